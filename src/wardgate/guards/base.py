@@ -1,0 +1,72 @@
+"""The Guard base class: small, configured once, run by the chain in a fixed order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from wardgate.errors import ConfigError, WardgateError
+from wardgate.flow import Flow
+from wardgate.upstream.sse import SSEEvent
+
+__all__ = ["Guard", "GuardConfig", "Deny"]
+
+
+@dataclass(frozen=True, slots=True)
+class Deny:
+    """A guard's refusal: the error the client sees, and a reason for the audit log only."""
+
+    error: WardgateError
+    reason: str = ""
+
+
+class GuardConfig(BaseModel):
+    """Options every guard has; subclasses add their own fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    mode: Literal["enforce", "shadow", "off"] = "enforce"
+    fail_open: bool = False
+
+
+class Guard:
+    name: ClassVar[str]
+    Config: ClassVar[type[GuardConfig]] = GuardConfig
+
+    def __init__(self) -> None:
+        self.config: GuardConfig = self.Config()
+
+    @property
+    def mode(self) -> str:
+        return self.config.mode
+
+    @property
+    def fail_open(self) -> bool:
+        return self.config.fail_open
+
+    def configure(self, raw: dict[str, Any], settings: Any = None) -> None:
+        """Validate this guard's options at load; errors name the key, never the value."""
+        try:
+            self.config = self.Config.model_validate(raw or {})
+        except ValidationError as exc:
+            problems = []
+            for err in exc.errors(include_input=False, include_url=False):
+                loc = ".".join(str(p) for p in err["loc"])
+                msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+                problems.append(f"guards.{self.name}.{loc}: {msg}")
+            raise ConfigError("; ".join(problems)) from None
+        self.setup(settings)
+
+    def setup(self, settings: Any) -> None:
+        """Hook for guards that derive state from settings after validation."""
+
+    async def on_request(self, flow: Flow) -> Deny | None:
+        return None
+
+    async def on_response_event(self, flow: Flow, event: SSEEvent) -> SSEEvent | Deny | None:
+        """Return the event to relay (the same or a new one), None to drop it, or Deny."""
+        return event
+
+    async def on_response(self, flow: Flow) -> Deny | None:
+        return None

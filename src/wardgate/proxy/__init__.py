@@ -1,0 +1,1 @@
+"""Ingress: routes, body limits, strict JSON intake, header hygiene and the relay."""

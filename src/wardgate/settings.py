@@ -1,0 +1,203 @@
+"""Typed settings from one YAML file plus ``WARDGATE_*`` environment overrides.
+
+Validated once at load. Errors name the key (``upstream.timeouts.read``) and never echo the
+value, so a secret pasted into the wrong key cannot end up in a terminal or a log.
+
+Environment overrides use ``__`` between levels: ``WARDGATE_SERVER__PORT=9000``,
+``WARDGATE_UPSTREAM__TIMEOUTS__READ=120``. Values are parsed as YAML scalars (numbers,
+booleans, lists in ``[a, b]`` form).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from wardgate.errors import ConfigError
+
+__all__ = [
+    "Settings",
+    "ServerSettings",
+    "UpstreamSettings",
+    "TimeoutSettings",
+    "RetrySettings",
+    "BreakerSettings",
+    "StaticKey",
+    "load_settings",
+    "settings_from_dict",
+]
+
+ENV_PREFIX = "WARDGATE_"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8088, ge=0, le=65535)
+    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    access_log: bool = True
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+
+class TimeoutSettings(_Model):
+    connect: float = Field(5.0, gt=0)
+    read: float = Field(600.0, gt=0)
+    write: float = Field(60.0, gt=0)
+    pool: float = Field(10.0, gt=0)
+
+
+class RetrySettings(_Model):
+    max: int = Field(2, ge=0, le=2)
+    backoff_base: float = Field(0.5, ge=0)
+    backoff_max: float = Field(8.0, ge=0)
+    retry_after_max: float = Field(20.0, ge=0)
+
+
+class BreakerSettings(_Model):
+    failures: int = Field(5, ge=1)
+    open_seconds: float = Field(30.0, gt=0)
+
+
+class UpstreamSettings(_Model):
+    base_url: str = "https://api.anthropic.com"
+    api_key_env: str = "ANTHROPIC_API_KEY"
+    timeouts: TimeoutSettings = TimeoutSettings()
+    retries: RetrySettings = RetrySettings()
+    breaker: BreakerSettings = BreakerSettings()
+    max_connections: int = Field(256, ge=1)
+    simulated: bool = False
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, v: str) -> str:
+        if not v or not all(c.isalnum() or c == "_" for c in v):
+            raise ValueError("must be the NAME of an environment variable, not a key")
+        return v
+
+
+class DatabaseSettings(_Model):
+    url: str | None = None  # default: sqlite file under data_dir
+
+
+class RedisSettings(_Model):
+    url: str | None = None
+
+
+class StaticKey(_Model):
+    id: str = Field(min_length=1, max_length=64)
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    env: str | None = None
+
+    def model_post_init(self, _ctx: Any) -> None:
+        if (self.sha256 is None) == (self.env is None):
+            raise ValueError("give exactly one of sha256 or env")
+
+
+class AuthSettings(_Model):
+    static_keys: list[StaticKey] = Field(default_factory=list)
+
+
+class LoggingSettings(_Model):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Settings(_Model):
+    data_dir: str = ".wardgate"
+    server: ServerSettings = ServerSettings()
+    upstream: UpstreamSettings = UpstreamSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    auth: AuthSettings = AuthSettings()
+    guards: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    logging: LoggingSettings = LoggingSettings()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{Path(self.data_dir) / 'wardgate.db'}"
+
+
+def _format(exc: ValidationError, prefix: str = "") -> str:
+    lines = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        msg = err["msg"].replace("Value error, ", "")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"{prefix}{loc}: {msg}")
+    return "; ".join(lines)
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = name[len(ENV_PREFIX):].lower().split("__")
+        if path[0] not in Settings.model_fields:
+            if len(path) > 1:  # looks like an override: a typo must not pass silently
+                raise ConfigError(f"environment {name}: unknown key {'.'.join(path)}")
+            continue  # other WARDGATE_* variables (e.g. WARDGATE_CONFIG) are not settings
+        try:
+            value = yaml.safe_load(raw) if raw else raw
+        except yaml.YAMLError:
+            value = raw
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"environment {name}: conflicts with another override")
+        node[path[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def settings_from_dict(data: dict[str, Any], *, source: str = "config") -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_format(exc)}") from None
+
+
+def load_settings(path: str | os.PathLike | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+    """Load YAML (optional) and apply WARDGATE_* overrides; raise ConfigError on any problem."""
+    environ = dict(os.environ if environ is None else environ)
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read ({exc.strerror})") from None
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark else ""
+            raise ConfigError(f"{source}: not valid YAML{where}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{source}: the top level must be a mapping")
+        data = loaded or {}
+    data = _merge(data, _env_overrides(environ))
+    return settings_from_dict(data, source=source)

@@ -1,0 +1,1 @@
+"""Upstream: the HTTP client, retries, circuit breaker, SSE parser and the simulator."""
