@@ -65,8 +65,14 @@ class Guard:
         return None
 
     async def on_response_event(self, flow: Flow, event: SSEEvent) -> SSEEvent | Deny | None:
-        """Return the event to relay (the same or a new one), None to drop it, or Deny."""
+        """Each SSE event of a streamed answer, as it arrives. Return the event to relay (the
+        same, or a new one from ``event.with_json``), None to drop it, or Deny to end the
+        stream with an in-band ``error`` event."""
         return event
 
     async def on_response(self, flow: Flow) -> Deny | None:
+        """After the whole response. JSON: ``flow.response`` is the parsed body (change it
+        with ``flow.replace_response``); a Deny replaces the answer with an error. Streams:
+        called after the last event was relayed (``flow.response`` is None); a Deny ends the
+        stream with an in-band ``error`` event."""
         return None

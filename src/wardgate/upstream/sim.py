@@ -6,6 +6,8 @@ For demos, tests and benchmarks; every answer says it is simulated. Routes:
 
 Faults, taken one per ``/v1/messages`` request from a queue (``POST /_sim/faults``
 ``{"faults": ["529", "hang"]}``) or from an ``x-sim-fault`` request header:
+Authentication: ``x-api-key`` or ``Authorization: Bearer`` (as the SDK may send either).
+
 ``429[:retry_after]``, ``529``, ``500``, ``502``, ``503``, ``504``, ``hang`` (never answer),
 ``drop`` (close the connection part-way), ``idle`` (start a stream, then go quiet),
 ``error_event`` (an in-band SSE ``error`` mid-stream), ``unknown_event`` (an event type the
@@ -85,7 +87,8 @@ class SimUpstreamApp:
         self.state.requests.append({"method": method, "path": path,
                                     "query": scope.get("query_string", b"").decode(),
                                     "headers": headers, "body": body.decode("utf-8", "replace")})
-        if self.state.api_key is not None and headers.get("x-api-key") != self.state.api_key:
+        presented = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
+        if self.state.api_key is not None and presented != self.state.api_key:
             await _json(send, 401, _err("authentication_error", "invalid x-api-key"))
             return
         if path == "/v1/messages" and method == "POST":
