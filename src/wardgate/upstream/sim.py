@@ -2,12 +2,11 @@
 
 For demos, tests and benchmarks; every answer says it is simulated. Routes:
 ``POST /v1/messages`` (JSON and SSE, tool_use, thinking), ``POST /v1/messages/count_tokens``,
-``GET /v1/models``, ``GET /v1/models/{id}``.
+``GET /v1/models``, ``GET /v1/models/{id}``. Authentication, when a key is set:
+``x-api-key`` or ``Authorization: Bearer`` (the SDK may send either).
 
 Faults, taken one per ``/v1/messages`` request from a queue (``POST /_sim/faults``
 ``{"faults": ["529", "hang"]}``) or from an ``x-sim-fault`` request header:
-Authentication: ``x-api-key`` or ``Authorization: Bearer`` (as the SDK may send either).
-
 ``429[:retry_after]``, ``529``, ``500``, ``502``, ``503``, ``504``, ``hang`` (never answer),
 ``drop`` (close the connection part-way), ``idle`` (start a stream, then go quiet),
 ``error_event`` (an in-band SSE ``error`` mid-stream), ``unknown_event`` (an event type the
