@@ -221,3 +221,16 @@ def test_duplicate_guard_names_are_refused():
 
 def _events(raw: bytes) -> list[dict]:
     return [orjson.loads(line[6:]) for line in raw.split(b"\n") if line.startswith(b"data: ")]
+
+
+async def test_unauthenticated_callers_get_401_before_any_body_parsing(client, sim):
+    r = await client.post("/v1/messages", content=b"{not json", headers={"x-api-key": "wrong",
+                                                                           "content-type": "text/plain"})
+    assert r.status_code == 401 and r.headers["wardgate-error-code"] == "authn.failed"
+
+
+def test_before_body_guards_must_lead_the_order():
+    from wardgate.guards.authn import StaticKeyGuard
+
+    with pytest.raises(ValueError, match="first"):
+        GuardChain([DenyAll(), StaticKeyGuard()])

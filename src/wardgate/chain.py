@@ -1,6 +1,7 @@
 """GuardChain: the guards in their fixed order, fail-closed, with shadow mode.
 
-Request hooks run in order and the first Deny answers locally (the upstream is never
+Request hooks run in order (guards marked ``before_body`` first, on the headers alone,
+before the body is read) and the first Deny answers locally (the upstream is never
 contacted). Response hooks run in reverse. A guard that raises is a ``guard.error`` (503)
 unless its config opts in to ``fail_open``, which is recorded and counted. A guard in
 ``shadow`` mode records what it would have denied and lets the request through.
@@ -33,7 +34,12 @@ class GuardChain:
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate guard names in chain: {names}")
         self.guards = active
-        self._request = tuple(g for g in active if _overrides(g, "on_request"))
+        requests = [g for g in active if _overrides(g, "on_request")]
+        early = [g for g in requests if g.before_body]
+        if requests[:len(early)] != early:
+            raise ValueError("guards that run before the body must come first in the order")
+        self._early = tuple(early)
+        self._request = tuple(g for g in requests if not g.before_body)
         self._events = tuple(g for g in reversed(active) if _overrides(g, "on_response_event"))
         self._response = tuple(g for g in reversed(active) if _overrides(g, "on_response"))
         self._on_fail_open = on_fail_open or (lambda name: None)
@@ -70,8 +76,10 @@ class GuardChain:
         return deny.error
 
     # ---- hooks
-    async def run_request(self, flow: Flow) -> WardgateError | None:
-        for guard in self._request:
+    async def run_request(self, flow: Flow, *, before_body: bool = False) -> WardgateError | None:
+        """Request hooks in order. ``before_body=True`` runs only the guards that need no body
+        (before intake); the default runs the rest, once the body is parsed."""
+        for guard in self._early if before_body else self._request:
             try:
                 verdict = await guard.on_request(flow)
             except Exception as exc:  # fail closed

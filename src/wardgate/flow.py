@@ -51,6 +51,7 @@ class Flow:
     upstream_attempts: int = 0
     response_body: bytes = b""
     disconnected: bool = False
+    response_started: bool = False   # headers were sent: from now on errors go in-band
     finished: bool = False
     state: dict[str, Any] = field(default_factory=dict)  # per-guard scratch space
     _body_dirty: bool = False

@@ -243,3 +243,30 @@ async def test_breaker_opens_and_fails_fast(make_client, sim):
 
 def _events(raw: bytes) -> list[dict]:
     return [orjson.loads(line[6:]) for line in raw.split(b"\n") if line.startswith(b"data: ")]
+
+
+async def test_a_bug_mid_stream_ends_the_stream_with_an_in_band_error(make_client, settings, sim, monkeypatch):
+    from tests.test_chain import Shout, with_guards
+    from wardgate.app import build_app
+    from wardgate.upstream.sse import SSEParser
+
+    def broken(self, chunk):
+        raise KeyError("parser bug")
+
+    monkeypatch.setattr(SSEParser, "feed", broken)
+    app = build_app(settings, api_key=UPSTREAM_KEY, guards=with_guards(settings, Shout()))
+    r = await make_client(app).post("/v1/messages", json=message_body(stream=True))
+    assert r.status_code == 200
+    assert _events(r.content) == [{"type": "error", "error": {"type": "api_error", "message": "Internal gateway error."},
+                                   "request_id": r.headers["wardgate-request-id"]}]
+
+
+async def test_a_bug_before_the_response_is_an_anthropic_shaped_500(client, sim, monkeypatch):
+    from wardgate.proxy import relay
+
+    def broken(*a, **k):
+        raise KeyError("bug")
+
+    monkeypatch.setattr(relay, "upstream_headers", broken)
+    r = await client.post("/v1/messages", json=message_body())
+    assert r.status_code == 500 and r.json()["error"]["type"] == "api_error"

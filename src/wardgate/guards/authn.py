@@ -31,6 +31,7 @@ def presented_key(headers: dict[str, str]) -> str | None:
 
 class StaticKeyGuard(Guard):
     name = "authn"
+    before_body = True
 
     def setup(self, settings) -> None:
         if self.config.mode != "enforce" or self.config.fail_open:

@@ -33,6 +33,9 @@ class GuardConfig(BaseModel):
 class Guard:
     name: ClassVar[str]
     Config: ClassVar[type[GuardConfig]] = GuardConfig
+    # True: on_request runs on the headers alone, before the body is read or parsed (authn:
+    # an unauthenticated caller gets its 401 without the gateway parsing a byte of its body).
+    before_body: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.config: GuardConfig = self.Config()

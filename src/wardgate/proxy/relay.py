@@ -1,7 +1,8 @@
 """The relay: one proxied request from intake to the last byte.
 
-    intake (size, type, strict JSON) → guard chain (request hooks) → upstream (retries,
-    breaker) → response: JSON (response hooks) or SSE (event hooks, flushed per event)
+    early guards (authn, on headers alone) → intake (size, type, strict JSON) → the other
+    request hooks → upstream (retries, breaker) → response: JSON (response hooks) or SSE
+    (event hooks, flushed per event)
 
 A client disconnect cancels the upstream call: a watcher task waits on ``receive()`` and
 cancels the handler, which closes the upstream connection. A mid-stream upstream failure
@@ -46,6 +47,9 @@ async def handle(gw: "Gateway", route: str, scope: dict, receive, send) -> None:
     watcher: asyncio.Future | None = None
     try:
         flow.headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw_headers}
+        err = await gw.chain.run_request(flow, before_body=True)  # authn: before any parsing
+        if err is not None:
+            raise err
         if flow.method == "POST":
             check_content_type(raw_headers)
             flow.raw_body = await read_body(receive, raw_headers, gw.max_body)
@@ -61,6 +65,7 @@ async def handle(gw: "Gateway", route: str, scope: dict, receive, send) -> None:
         status = err.status_code
         if not any(d.action in ("deny", "error") for d in flow.decisions):
             flow.decide("gateway", err.code, "error")
+        flow.finished = True  # the answer is decided: a disconnect now must not cancel the send
         await send_error(send, err, flow.request_id)
     except asyncio.CancelledError:
         if not flow.disconnected:
@@ -71,8 +76,12 @@ async def handle(gw: "Gateway", route: str, scope: dict, receive, send) -> None:
         log.error("unhandled error", extra={"request_id": flow.request_id, "error": type(exc).__name__},
                   exc_info=exc)
         flow.decide("gateway", "internal.error", "error")
-        status = 500
-        if not flow.finished:
+        if flow.response_started and not flow.finished:
+            status = 200  # already on the wire; the stream ends with an in-band error
+            await _end_with_error(flow, send, WardgateError())
+        elif not flow.response_started:
+            status = 500
+            flow.finished = True
             await send_error(send, WardgateError(), flow.request_id)
     finally:
         if watcher is not None:
@@ -139,6 +148,7 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
     headers = downstream_headers(resp.headers.items())
     headers.append((b"cache-control", b"no-cache"))
     headers += _meta_headers(flow, time.perf_counter())
+    flow.response_started = True
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     chain = gw.chain
     parser = SSEParser() if chain.rewrites_events else None

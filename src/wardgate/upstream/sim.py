@@ -25,9 +25,13 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from wardgate.errors import WardgateError
+from wardgate.proxy.intake import ClientDisconnected, read_body
 from wardgate.upstream.simcontent import SIM_MODELS, build_reply, estimate_tokens
 
 __all__ = ["SimUpstreamApp", "SimState"]
+
+_MAX_BODY = 64 * 1024 * 1024
 
 _ERRORS = {
     429: ("rate_limit_error", "Simulated rate limit."),
@@ -73,12 +77,10 @@ class SimUpstreamApp:
         if scope["type"] != "http":
             return
         path, method = scope["path"], scope["method"]
-        body = b""
-        while True:
-            msg = await receive()
-            body += msg.get("body", b"")
-            if not msg.get("more_body"):
-                break
+        try:
+            body = await read_body(receive, scope["headers"], _MAX_BODY)
+        except (ClientDisconnected, WardgateError):
+            return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if path.startswith("/_sim/"):
             await self._control(path, method, body, send)

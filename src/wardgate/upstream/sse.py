@@ -71,7 +71,7 @@ class SSEParser:
         return self._scan(self._buf + chunk if self._buf else chunk, final=False)
 
     def close(self) -> tuple[list[SSEEvent], bytes]:
-        """End of stream: events a final ``\r`` completes, and the bytes of an unterminated
+        """End of stream: events a final ``\\r`` completes, and the bytes of an unterminated
         event (which is not dispatched, per the spec)."""
         events = self._scan(self._buf, final=True) if self._buf else []
         rest, self._buf, self._pos = self._buf, b"", 0

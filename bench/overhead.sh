@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Gateway overhead: Wardgate vs direct-to-upstream, with LiteLLM and Portkey beside it in the
+# same run, using the shared harness (../shared/bench: wrk + nginx mock, all on 127.0.0.1).
+#
+#   bench/overhead.sh                      # direct + wardgate + the peers that are installed
+#   PEERS="" bench/overhead.sh             # direct + wardgate only
+#   DURATION=10 REPEATS=2 bench/overhead.sh   # harness knobs pass through (see its run_all.sh)
+#
+# Reports json and stream at concurrency 1/16/64: req/s, p50/p90/p99, added p50 vs direct,
+# time to first token, gateway CPU per request and peak RSS. Results are copied to
+# bench/results/. Peers are installed outside the repo as ../shared/bench/README.md shows.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+HARNESS="${HARNESS:-$ROOT/../shared/bench}"
+[ -x "$HARNESS/run_all.sh" ] || { echo "shared harness not found at $HARNESS" >&2; exit 2; }
+
+if ! command -v wrk >/dev/null || [ ! -f /usr/lib/nginx/modules/ngx_http_lua_module.so ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light libnginx-mod-http-lua wrk
+  else
+    echo "needs: apt-get install nginx-light libnginx-mod-http-lua wrk" >&2; exit 2
+  fi
+fi
+[ -x "$ROOT/.venv/bin/wardgate" ] || { python3 -m venv "$ROOT/.venv" && "$ROOT/.venv/bin/pip" install -q -e "$ROOT"; }
+
+if [ -z "${PEERS+x}" ]; then
+  PEERS=""
+  [ -x /tmp/bench-peers/litellm/bin/litellm ] && PEERS="$PEERS litellm"
+  [ -d /tmp/bench-peers/portkey-pinned/node_modules ] && PEERS="$PEERS portkey"
+fi
+
+PORT="${WARDGATE_BENCH_PORT:-18200}"
+export GATEWAY_CMD="cd '$ROOT' && WG_BENCH_UPSTREAM_KEY=sk-ant-bench WG_BENCH_GATEWAY_KEY=wg-bench-key \
+WARDGATE_UPSTREAM__BASE_URL=\"\$MOCK_URL\" WARDGATE_DATA_DIR=\"\$GW_RUNDIR\" \
+exec .venv/bin/wardgate serve --config bench/wardgate.bench.yaml --port $PORT"
+export GATEWAY_URL="http://127.0.0.1:$PORT" GATEWAY_KEY=wg-bench-key
+export GATEWAY_DESC="wardgate $("$ROOT/.venv/bin/wardgate" --version | cut -d' ' -f2): uvicorn+uvloop+httptools, aiohttp client, chain authn+shape, JSON access log on"
+export GATEWAY_VERSION_CMD="'$ROOT/.venv/bin/python' -c 'import wardgate,uvicorn,aiohttp;print(\"wardgate\",wardgate.__version__,\"uvicorn\",uvicorn.__version__,\"aiohttp\",aiohttp.__version__)'"
+export OUT_DIR="${OUT_DIR:-/tmp/wardgate-bench}"
+
+# shellcheck disable=SC2086
+"$HARNESS/run_all.sh" direct custom $PEERS
+latest="$(ls -t "$OUT_DIR"/results-*.md | head -n 1)"
+mkdir -p "$ROOT/bench/results"
+sed 's/| custom |/| wardgate |/g; s/^  custom /  wardgate /' "$latest" > "$ROOT/bench/results/$(basename "$latest")"
+echo "report: $ROOT/bench/results/$(basename "$latest")"
