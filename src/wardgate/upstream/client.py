@@ -126,10 +126,6 @@ class UpstreamClient:
                                               sock_connect=t.connect, sock_read=t.read)
         self._session: aiohttp.ClientSession | None = None
 
-    @property
-    def api_key(self) -> str:
-        return self._api_key
-
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self.settings.max_connections,
