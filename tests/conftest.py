@@ -13,6 +13,7 @@ from wardgate.settings import Settings, settings_from_dict
 from wardgate.testing import SimUpstream
 
 GATEWAY_KEY = "wg_test_key_0123456789abcdef"
+PEPPER = b"test-pepper-0123456789abcdefghijklmnopqrstuvwxyz"
 UPSTREAM_KEY = "sk-ant-sim-upstream-key"
 MODEL = "claude-sonnet-5-5"
 IN_CI = os.environ.get("CI") == "true"
@@ -43,6 +44,38 @@ def redis_url() -> str:
 @pytest.fixture
 def postgres_url() -> str:
     return "postgresql://postgres@" + _service("PostgreSQL", 5432) + "/test"
+
+
+def _pg_admin(sql: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+    asyncio.run(run())
+
+
+@pytest.fixture
+def fresh_postgres() -> str:
+    """A new, empty PostgreSQL database for one test (dropped afterwards)."""
+    _service("PostgreSQL", 5432)
+    name = "wardgate_t_" + os.urandom(6).hex()
+    _pg_admin(f"CREATE DATABASE {name}")
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """Each test that takes this runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'wardgate.db'}"
+    return request.getfixturevalue("fresh_postgres")
 
 
 @pytest.fixture(scope="session")
@@ -88,9 +121,11 @@ async def make_client(sim, tmp_path) -> AsyncIterator[Callable[..., httpx.AsyncC
     apps: list[Gateway] = []
     clients: list[httpx.AsyncClient] = []
 
-    def factory(app: Gateway | None = None, **overrides) -> httpx.AsyncClient:
+    def factory(app: Gateway | None = None, *, migrate: bool = False, **overrides) -> httpx.AsyncClient:
         if app is None:
-            app = build_app(make_settings(sim.url, tmp_path, **overrides), api_key=UPSTREAM_KEY)
+            app = build_app(make_settings(sim.url, tmp_path, **overrides), api_key=UPSTREAM_KEY, pepper=PEPPER)
+        if migrate:
+            app.identity.db.upgrade()
         apps.append(app)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://wardgate.test",
                                    headers={"x-api-key": GATEWAY_KEY, "anthropic-version": "2023-06-01"})
@@ -102,7 +137,7 @@ async def make_client(sim, tmp_path) -> AsyncIterator[Callable[..., httpx.AsyncC
     for c in clients:
         await c.aclose()
     for a in apps:
-        await a.upstream.close()
+        await a.close()
 
 
 @pytest.fixture

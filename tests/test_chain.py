@@ -230,7 +230,7 @@ async def test_unauthenticated_callers_get_401_before_any_body_parsing(client, s
 
 
 def test_before_body_guards_must_lead_the_order():
-    from wardgate.guards.authn import StaticKeyGuard
+    from wardgate.guards.authn import AuthnGuard
 
     with pytest.raises(ValueError, match="first"):
-        GuardChain([DenyAll(), StaticKeyGuard()])
+        GuardChain([DenyAll(), AuthnGuard()])

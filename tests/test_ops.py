@@ -13,14 +13,24 @@ async def test_healthz(client):
     assert r.status_code == 200 and r.json()["status"] == "ok"
 
 
-async def test_readyz_checks_upstream_and_database(client):
+async def test_readyz_checks_upstream_and_database(make_client):
+    client = make_client()
+    r = await client.get("/readyz")
+    assert r.status_code == 503 and r.json()["checks"]["database"] == "schema_not_current"
+    client.app.identity.db.upgrade()
     r = await client.get("/readyz")
     assert r.status_code == 200 and r.json()["checks"] == {"upstream": "ok", "database": "ok"}
 
 
-async def test_readyz_with_real_redis_and_postgres(make_client, redis_url, postgres_url):
-    r = await make_client(redis__url=redis_url, database__url=postgres_url).get("/readyz")
+async def test_readyz_with_real_redis_and_postgres(make_client, redis_url, fresh_postgres):
+    r = await make_client(redis__url=redis_url, database__url=fresh_postgres, migrate=True).get("/readyz")
     assert r.json()["checks"] == {"upstream": "ok", "database": "ok", "redis": "ok"}, r.text
+
+
+async def test_readyz_when_the_database_is_down(make_client):
+    from wardgate.server import free_port
+    r = await make_client(database__url=f"postgresql://postgres@127.0.0.1:{free_port()}/x").get("/readyz")
+    assert r.status_code == 503 and r.json()["checks"]["database"] == "unreachable"
 
 
 async def test_readyz_fails_when_a_store_is_down(make_client):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from typing import Any
@@ -12,10 +14,12 @@ from wardgate.errors import ConfigError, MethodNotAllowed, NotFound
 from wardgate.guards import build_guards
 from wardgate.guards.base import Guard
 from wardgate.health import readiness
+from wardgate.identity.service import Identity, pepper_from_env
 from wardgate.metrics import Metrics
 from wardgate.proxy import relay
 from wardgate.proxy.respond import send_bytes, send_error, send_json
 from wardgate.settings import Settings
+from wardgate.store.db import Database
 from wardgate.upstream.client import UpstreamClient
 
 __all__ = ["Gateway", "build_app", "upstream_api_key"]
@@ -47,11 +51,14 @@ class Gateway:
     """The ASGI application."""
 
     def __init__(self, settings: Settings, chain: GuardChain, upstream: UpstreamClient,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, identity: Identity) -> None:
         self.settings = settings
         self.chain = chain
         self.upstream = upstream
         self.metrics = metrics
+        self.identity = identity
+        self.admin = None  # the admin API (an ASGI app), mounted at /admin
+        self._flusher: asyncio.Task | None = None
         self.max_body = settings.server.max_body_bytes
         self.access_log = settings.server.access_log
         self.trusted_proxies = frozenset(settings.server.trusted_proxies)
@@ -67,14 +74,35 @@ class Gateway:
         while True:
             msg = await receive()
             if msg["type"] == "lifespan.startup":
+                self._flusher = asyncio.ensure_future(self._flush_forever())
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
-                await self.upstream.close()
+                if self._flusher is not None:
+                    self._flusher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await self._flusher
+                await self.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    async def _flush_forever(self, every: float = 15.0) -> None:
+        while True:  # batched last_used_at writes: no database write per request
+            await asyncio.sleep(every)
+            if self.identity.keys is not None:
+                await self.identity.keys.flush()
+
+    async def close(self) -> None:
+        await self.upstream.close()
+        await self.identity.close()
+
     async def _http(self, scope: dict, receive, send) -> None:
         path = scope["path"]
+        if path.startswith("/admin/") or path == "/admin":
+            if self.admin is None:
+                await send_error(send, NotFound(f"Not found: {path[:200]}"))
+            else:
+                await self.admin(scope, receive, send)
+            return
         route = _ROUTES.get(path)
         if route is None and path.startswith("/v1/models/") and path.count("/") == 3 and len(path) > 11:
             route = ("GET", "model")
@@ -100,14 +128,24 @@ class Gateway:
 
 
 def build_app(settings: Settings, *, api_key: str | None = None, guards: list[Guard] | None = None,
-              upstream: UpstreamClient | None = None, **client_options: Any) -> Gateway:
-    """Wire the gateway. ``guards`` replaces the configured chain (tests); the order given is kept."""
+              upstream: UpstreamClient | None = None, pepper: bytes | None = None,
+              **client_options: Any) -> Gateway:
+    """Wire the gateway. ``guards`` replaces the configured chain (tests); the order given is kept.
+    ``pepper`` defaults to the environment variable ``identity.pepper_env`` names (virtual keys
+    are refused without one; ``serve`` requires it)."""
     metrics = Metrics()
-    chain = GuardChain(build_guards(settings) if guards is None else guards,
+    if pepper is None:
+        pepper = pepper_from_env(settings, required=False)
+    identity = Identity(settings, Database(settings.database_url), pepper)
+    chain = GuardChain(build_guards(settings, identity) if guards is None else guards,
                        on_fail_open=lambda name: metrics.fail_open.labels(name).inc())
     if upstream is None:
         key = api_key if api_key is not None else upstream_api_key(settings)
         upstream = UpstreamClient(settings.upstream, key,
                                   on_retry=lambda reason: metrics.retries.labels(reason).inc(),
                                   **client_options)
-    return Gateway(settings, chain, upstream, metrics)
+    gateway = Gateway(settings, chain, upstream, metrics, identity)
+    from wardgate.admin.api import build_admin
+
+    gateway.admin = build_admin(gateway)
+    return gateway

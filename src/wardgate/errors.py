@@ -11,6 +11,7 @@
     ├── MethodNotAllowed          405 invalid_request_error route.method_not_allowed
     ├── PayloadTooLarge           413 request_too_large     request.too_large
     ├── UnsupportedMediaType      415 invalid_request_error request.unsupported_media_type
+    ├── RateLimited               429 rate_limit_error      rate.limited
     ├── GuardError                503 api_error             guard.error
     └── UpstreamError             502 api_error             upstream.error
         ├── UpstreamTimeout       504 api_error             upstream.timeout
@@ -37,6 +38,7 @@ __all__ = [
     "MethodNotAllowed",
     "PayloadTooLarge",
     "UnsupportedMediaType",
+    "RateLimited",
     "GuardError",
     "UpstreamError",
     "UpstreamTimeout",
@@ -130,6 +132,13 @@ class UnsupportedMediaType(WardgateError):
     error_type = "invalid_request_error"
     code = "request.unsupported_media_type"
     default_message = "Content-Type must be application/json."
+
+
+class RateLimited(WardgateError):
+    status_code = 429
+    error_type = "rate_limit_error"
+    code = "rate.limited"
+    default_message = "Too many requests; slow down."
 
 
 class GuardError(WardgateError):

@@ -26,10 +26,14 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    id: str
-    kind: str = "key"          # key | user | service
+    id: str                    # key id, SSO principal id (sso_…), or static key id
+    kind: str = "key"          # key | user (SSO) | static
     workspace: str | None = None
     role: str | None = None
+    owner: str | None = None   # the user or service account a key belongs to
+    allowed_models: tuple[str, ...] | None = None   # a key's own model restriction, on top of its role
+    scopes: tuple[str, ...] = ()
+    email: str | None = None
 
 
 @dataclass(eq=False, slots=True)

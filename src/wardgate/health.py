@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -32,24 +30,12 @@ async def _tcp(host: str, port: int, timeout: float = 2.0, hello: bytes | None =
         return False
 
 
-def _sqlite_ok(url: str) -> bool:
-    path = url.split(":///", 1)[1] if ":///" in url else ""
-    if not path or path == ":memory:":
-        return True
+async def _database_ok(gw: "Gateway") -> str:
     try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(path, timeout=2) as conn:
-            conn.execute("SELECT 1")
-        return True
-    except (sqlite3.Error, OSError):
-        return False
-
-
-async def _database_ok(url: str) -> bool:
-    if url.startswith("sqlite"):
-        return await asyncio.to_thread(_sqlite_ok, url)
-    parts = urlsplit(url)
-    return await _tcp(parts.hostname or "127.0.0.1", parts.port or 5432)
+        current = await gw.identity.db.current_revision()
+    except Exception:  # any driver failure means "not ready"
+        return "unreachable"
+    return "ok" if current == gw.identity.db.head_revision() else "schema_not_current"
 
 
 async def _redis_ok(url: str) -> bool:
@@ -61,11 +47,14 @@ async def _redis_ok(url: str) -> bool:
 async def readiness(gw: "Gateway") -> tuple[bool, dict[str, str]]:
     checks: dict[str, asyncio.Future] = {
         "upstream": asyncio.ensure_future(gw.upstream.probe()),
-        "database": asyncio.ensure_future(_database_ok(gw.settings.database_url)),
+        "database": asyncio.ensure_future(_database_ok(gw)),
     }
     if gw.settings.redis.url:
         checks["redis"] = asyncio.ensure_future(_redis_ok(gw.settings.redis.url))
-    results = {name: ("ok" if await fut else "unreachable") for name, fut in checks.items()}
+    results = {}
+    for name, fut in checks.items():
+        value = await fut
+        results[name] = value if isinstance(value, str) else ("ok" if value else "unreachable")
     if gw.upstream.breaker.state == "open":
         results["upstream_breaker"] = "open"
     ready = all(v == "ok" for v in results.values())

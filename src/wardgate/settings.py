@@ -27,6 +27,9 @@ __all__ = [
     "RetrySettings",
     "BreakerSettings",
     "StaticKey",
+    "RolePolicy",
+    "OidcIssuer",
+    "DEFAULT_ROLES",
     "load_settings",
     "settings_from_dict",
 ]
@@ -101,6 +104,8 @@ class StaticKey(_Model):
     id: str = Field(min_length=1, max_length=64)
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     env: str | None = None
+    role: str = "service"
+    workspace: str = "default"
 
     def model_post_init(self, _ctx: Any) -> None:
         if (self.sha256 is None) == (self.env is None):
@@ -109,6 +114,88 @@ class StaticKey(_Model):
 
 class AuthSettings(_Model):
     static_keys: list[StaticKey] = Field(default_factory=list)
+
+
+class FailureLimit(_Model):
+    max_failures: int = Field(20, ge=1)
+    window_seconds: float = Field(60.0, gt=0)
+
+
+class MfaRule(_Model):
+    roles: list[str] = Field(default_factory=list)
+    amr: list[str] = Field(default_factory=lambda: ["mfa"])
+
+
+_FORBIDDEN_ALGS = ("none", "HS256", "HS384", "HS512")
+
+
+class OidcIssuer(_Model):
+    issuer: str
+    audience: str
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"], min_length=1)
+    discovery_url: str | None = None
+    groups_claim: str = "groups"
+    role_mapping: dict[str, str] = Field(default_factory=dict)
+    default_role: str | None = None
+    workspace: str | None = None
+    workspace_claim: str | None = None
+    require_mfa: MfaRule = MfaRule()
+    leeway_seconds: float = Field(60.0, ge=0, le=300)
+    max_token_bytes: int = Field(8192, ge=512)
+    jwks_refresh_min_seconds: float = Field(30.0, ge=0)
+    max_stale_seconds: float = Field(86400.0, gt=0)
+    timeout_seconds: float = Field(5.0, gt=0)
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_url(cls, v: str) -> str:
+        if not v.startswith(("https://", "http://")):
+            raise ValueError("must be the issuer's URL")
+        return v
+
+    @field_validator("algorithms")
+    @classmethod
+    def _safe_algs(cls, v: list[str]) -> list[str]:
+        allowed = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+        for alg in v:
+            if alg in _FORBIDDEN_ALGS or alg.lower() == "none" or alg not in allowed:
+                raise ValueError(f"{alg} is not accepted for IdP tokens (asymmetric algorithms only)")
+        return v
+
+    def model_post_init(self, _ctx: Any) -> None:
+        if (self.workspace is None) == (self.workspace_claim is None):
+            raise ValueError("give exactly one of workspace or workspace_claim")
+
+
+class IdentitySettings(_Model):
+    pepper_env: str = "WARDGATE_KEY_PEPPER"
+    root_workspace: str = "root"
+    cache_ttl_seconds: float = Field(2.0, gt=0, le=5)
+    rotation_age_days: float = Field(90.0, gt=0)
+    default_grace_hours: float = Field(24.0, ge=0)
+    failures: FailureLimit = FailureLimit()
+    oidc: list[OidcIssuer] = Field(default_factory=list)
+
+
+class RolePolicy(_Model):
+    call_model: bool = True
+    models: list[str] = Field(default_factory=lambda: ["*"])
+    max_tokens: int | None = Field(None, ge=1)
+    max_tokens_action: Literal["clamp", "reject"] = "clamp"
+    stream: bool = True
+    tools: list[str] = Field(default_factory=lambda: ["*"])
+    api_keys: bool = True
+    admin: bool = False
+    read_audit: bool = False
+
+
+DEFAULT_ROLES: dict[str, RolePolicy] = {
+    "admin": RolePolicy(admin=True, read_audit=True),
+    "auditor": RolePolicy(call_model=False, read_audit=True),
+    "developer": RolePolicy(),
+    "analyst": RolePolicy(tools=[], max_tokens=4096),
+    "service": RolePolicy(),
+}
 
 
 class LoggingSettings(_Model):
@@ -122,8 +209,16 @@ class Settings(_Model):
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
     auth: AuthSettings = AuthSettings()
+    identity: IdentitySettings = IdentitySettings()
+    roles: dict[str, RolePolicy] = Field(default_factory=dict)
+    model_aliases: dict[str, str] = Field(default_factory=dict)
     guards: dict[str, dict[str, Any]] = Field(default_factory=dict)
     logging: LoggingSettings = LoggingSettings()
+
+    @property
+    def role_policies(self) -> dict[str, RolePolicy]:
+        """Built-in roles, each replaced by a configured role of the same name; plus new roles."""
+        return DEFAULT_ROLES | dict(self.roles)
 
     @property
     def database_url(self) -> str:

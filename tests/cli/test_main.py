@@ -44,7 +44,7 @@ def test_static_key_prints_a_key_and_its_digest(capsys):
     assert main(["static-key", "--id", "svc"]) == 0
     out = capsys.readouterr().out
     key = out.split("shown once, give it to the caller): ")[1].split()[0]
-    assert key.startswith("wg_live_") and hashlib.sha256(key.encode()).hexdigest() in out
+    assert key.startswith("wg_static_") and hashlib.sha256(key.encode()).hexdigest() in out
 
 
 def test_no_command_prints_help(capsys):

@@ -16,6 +16,7 @@ from wardgate.server import free_port
 
 SIM_KEY = "sk-ant-e2e-upstream-key"
 GW_KEY = "wg_e2e_gateway_key_0123456789"
+PEPPER = "e2e-pepper-0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 20) -> None:
@@ -71,17 +72,21 @@ def sim_ctl(sim_proc):
     c.close()
 
 
-def start_gateway(sim_url: str, tmp_path: Path, upstream_yaml: str = "", extra_yaml: str = "") -> Proc:
+def start_gateway(sim_url: str, tmp_path: Path, upstream_yaml: str = "", extra_yaml: str = "",
+                  database_url: str | None = None) -> Proc:
     port = free_port()
     cfg = tmp_path / f"wardgate-{port}.yaml"
     cfg.write_text(
         f"data_dir: {tmp_path / 'data'}\n"
+        + (f"database:\n  url: {database_url}\n" if database_url else "") +
         f"server:\n  port: {port}\n"
         f"upstream:\n  base_url: {sim_url}\n  api_key_env: WG_E2E_UPSTREAM_KEY\n"
         f"  retries:\n    backoff_base: 0.01\n    backoff_max: 0.05\n" + upstream_yaml +
         "auth:\n  static_keys:\n"
         f"    - id: e2e\n      sha256: \"{hashlib.sha256(GW_KEY.encode()).hexdigest()}\"\n" + extra_yaml)
-    env = os.environ | {"WG_E2E_UPSTREAM_KEY": SIM_KEY}
+    env = os.environ | {"WG_E2E_UPSTREAM_KEY": SIM_KEY, "WARDGATE_KEY_PEPPER": PEPPER}
+    subprocess.run([sys.executable, "-m", "wardgate", "db", "upgrade", "--config", str(cfg)], env=env,
+                   check=True, capture_output=True, timeout=60)
     return Proc(["serve", "--config", str(cfg)], f"http://127.0.0.1:{port}", "/healthz", env,
                 tmp_path / f"gateway-{port}.log")
 

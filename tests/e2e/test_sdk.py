@@ -31,7 +31,8 @@ def test_messages_create(sdk, sim_ctl):
     assert msg.content[0].text.endswith("You said: Hello")
     assert msg.usage.input_tokens > 0
     body = sim_ctl.get("/_sim/requests").json()["requests"][-1]["body"]
-    assert '"temperature":0.1' in body and '"metadata":{"user_id":"u1"}' in body
+    assert '"temperature":0.1' in body
+    assert '"metadata":{"user_id":"e2e"}' in body  # the authenticated identity overwrites the client's
 
 
 def test_raw_response_headers(sdk):

@@ -3,14 +3,14 @@ import hashlib
 import pytest
 
 from wardgate.errors import ConfigError
-from wardgate.guards.authn import StaticKeyGuard
+from wardgate.guards.authn import AuthnGuard
 from wardgate.settings import settings_from_dict
 from wardgate.testing import make_flow, run_guard
 
 
 def guard(monkeypatch=None, **auth):
     s = settings_from_dict({"auth": auth})
-    g = StaticKeyGuard()
+    g = AuthnGuard()
     g.configure({}, s)
     return g
 
@@ -55,4 +55,4 @@ def test_refusals_are_opaque_but_reasons_recorded(headers, reason):
 @pytest.mark.parametrize("opts", [{"mode": "off"}, {"mode": "shadow"}, {"fail_open": True}])
 def test_authn_cannot_be_weakened(opts):
     with pytest.raises(ConfigError, match="never open"):
-        StaticKeyGuard().configure(opts, settings_from_dict({}))
+        AuthnGuard().configure(opts, settings_from_dict({}))

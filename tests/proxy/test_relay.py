@@ -29,7 +29,8 @@ RICH = {
 }
 
 
-async def test_request_reaches_upstream_byte_for_byte(client, sim):
+async def test_request_reaches_upstream_byte_for_byte(make_client, sim):
+    client = make_client(guards={"policy": {"set_user_id": False}})  # nothing may change the body
     raw = b'{ "model" : "' + MODEL.encode() + b'",\n  "max_tokens": 300,' + orjson.dumps(RICH)[1:]
     raw = raw.replace(b',"model":"' + MODEL.encode() + b'","max_tokens":300', b"")
     assert orjson.loads(raw)["messages"] == RICH["messages"]

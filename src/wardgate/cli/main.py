@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import os
 import secrets
@@ -22,7 +23,7 @@ Wardgate {version} demo: SIMULATED UPSTREAM (no real model is called, no API key
 
   Gateway     {gateway}
   Upstream    {upstream}  (built-in simulator; every answer says it is simulated)
-  Demo key    {key}
+  Demo key    {key}   (workspace "demo", role developer)
 
 Try it with the official SDK (pip install anthropic):
 
@@ -71,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
 
     k = sub.add_parser("static-key", help="make a static gateway key and its config entry")
     k.add_argument("--id", default="default", help="the key's id (shown in logs and metrics)")
+
+    from wardgate.cli.identity import add_parsers
+
+    add_parsers(sub, os.environ.get("WARDGATE_CONFIG"))
     return p
 
 
@@ -87,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
             return _config_check(args.file)
         if args.command == "static-key":
             return _static_key(args.id)
+        from wardgate.cli import identity
+
+        done = identity.run(args)
+        if done is not None:
+            return done
     except ConfigError as exc:
         print(f"wardgate: {exc.message}", file=sys.stderr)
         return 2
@@ -98,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(args) -> int:
     from wardgate.app import build_app, upstream_api_key
+    from wardgate.identity.service import pepper_from_env
     from wardgate.logs import configure_logging
     from wardgate.server import serve
     from wardgate.settings import load_settings, settings_from_dict
@@ -110,34 +121,42 @@ def _serve(args) -> int:
     if settings.upstream.simulated:
         raise ConfigError("upstream.simulated: use `wardgate demo` for the simulated upstream")
     key = upstream_api_key(settings)
+    pepper = pepper_from_env(settings)
     configure_logging(settings.logging.level)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    app = build_app(settings, api_key=key)
-    if not settings.auth.static_keys:
-        print("wardgate: warning: no gateway keys are configured (auth.static_keys); every request "
-              "will be refused with 401. Make one with `wardgate static-key`.", file=sys.stderr)
+    app = build_app(settings, api_key=key, pepper=pepper)
+    try:
+        asyncio.run(app.identity.db.check_schema())  # refuse an unmigrated database
+    finally:
+        asyncio.run(app.identity.db.engine.dispose())
     serve(app, settings.server.host, settings.server.port)
     return 0
 
 
 def _demo(args) -> int:
+    import tempfile
+
     from wardgate.app import build_app
     from wardgate.logs import configure_logging
     from wardgate.server import ThreadedServer, serve
     from wardgate.settings import settings_from_dict
+    from wardgate.store.db import Database
     from wardgate.upstream.sim import SimState, SimUpstreamApp
 
     upstream_key = "sk-ant-sim-" + secrets.token_urlsafe(16)
-    gateway_key = "wg_demo_" + secrets.token_urlsafe(24)
+    pepper = secrets.token_hex(32).encode()
+    data_dir = tempfile.mkdtemp(prefix="wardgate-demo-")
     sim = ThreadedServer(SimUpstreamApp(SimState(api_key=upstream_key)), host="127.0.0.1").start()
     settings = settings_from_dict({
+        "data_dir": data_dir,
         "server": {"host": args.host, "port": args.port},
         "upstream": {"base_url": sim.url, "simulated": True, "api_key_env": "WARDGATE_DEMO_UPSTREAM_KEY"},
-        "auth": {"static_keys": [{"id": "demo", "sha256": hashlib.sha256(gateway_key.encode()).hexdigest()}]},
     }, source="demo")
+    db = Database(settings.database_url)
+    db.upgrade()
+    gateway_key = asyncio.run(_demo_bootstrap(db, pepper))
     configure_logging(settings.logging.level)
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    app = build_app(settings, api_key=upstream_key)
+    app = build_app(settings, api_key=upstream_key, pepper=pepper)
     gateway = f"http://{args.host}:{args.port}"
     print(DEMO_BANNER.format(version=__version__, gateway=gateway, upstream=sim.url, key=gateway_key),
           flush=True)
@@ -146,6 +165,22 @@ def _demo(args) -> int:
     finally:
         sim.stop()
     return 0
+
+
+async def _demo_bootstrap(db, pepper: bytes) -> str:
+    """A demo workspace, a developer, and a developer key for them (the key is returned)."""
+    from wardgate.store.repo import IdentityRepo
+
+    try:
+        async with db.sessions() as s:
+            repo = IdentityRepo(s, pepper, actor="demo")
+            await repo.create_workspace("demo", "Demo workspace")
+            user = await repo.create_user("demo", "demo-developer", "developer")
+            key, _ = await repo.create_key("demo", "developer", owner=user.id, environment="dev",
+                                           description="wardgate demo key")
+            return key
+    finally:
+        await db.close()
 
 
 def _sim(args) -> int:
@@ -182,7 +217,7 @@ def _config_check(path: str) -> int:
 
 
 def _static_key(key_id: str) -> int:
-    key = "wg_live_" + secrets.token_urlsafe(32)
+    key = "wg_static_" + secrets.token_urlsafe(32)
     digest = hashlib.sha256(key.encode()).hexdigest()
     print(f"key (shown once, give it to the caller): {key}")
     print("config entry (only the digest is stored):")

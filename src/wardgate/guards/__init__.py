@@ -9,20 +9,22 @@ from __future__ import annotations
 from typing import Any
 
 from wardgate.errors import ConfigError
-from wardgate.guards.authn import StaticKeyGuard
+from wardgate.guards.authn import AuthnGuard
 from wardgate.guards.base import Deny, Guard, GuardConfig
+from wardgate.guards.policy import PolicyGuard
 from wardgate.guards.shape import RequestShapeGuard
 
 __all__ = ["DEFAULT_ORDER", "GUARDS", "build_guards", "Guard", "GuardConfig", "Deny"]
 
 GUARDS: dict[str, type[Guard]] = {
-    StaticKeyGuard.name: StaticKeyGuard,
+    AuthnGuard.name: AuthnGuard,
     RequestShapeGuard.name: RequestShapeGuard,
+    PolicyGuard.name: PolicyGuard,
 }
-DEFAULT_ORDER: tuple[str, ...] = ("authn", "shape")
+DEFAULT_ORDER: tuple[str, ...] = ("authn", "shape", "policy")
 
 
-def build_guards(settings: Any) -> list[Guard]:
+def build_guards(settings: Any, services: Any = None) -> list[Guard]:
     options = dict(settings.guards)
     unknown = sorted(set(options) - set(GUARDS))
     if unknown:
@@ -30,6 +32,6 @@ def build_guards(settings: Any) -> list[Guard]:
     guards = []
     for name in DEFAULT_ORDER:
         guard = GUARDS[name]()
-        guard.configure(options.get(name) or {}, settings)
+        guard.configure(options.get(name) or {}, settings, services)
         guards.append(guard)
     return guards

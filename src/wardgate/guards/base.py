@@ -48,7 +48,7 @@ class Guard:
     def fail_open(self) -> bool:
         return self.config.fail_open
 
-    def configure(self, raw: dict[str, Any], settings: Any = None) -> None:
+    def configure(self, raw: dict[str, Any], settings: Any = None, services: Any = None) -> None:
         """Validate this guard's options at load; errors name the key, never the value."""
         try:
             self.config = self.Config.model_validate(raw or {})
@@ -59,10 +59,11 @@ class Guard:
                 msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
                 problems.append(f"guards.{self.name}.{loc}: {msg}")
             raise ConfigError("; ".join(problems)) from None
-        self.setup(settings)
+        self.setup(settings, services)
 
-    def setup(self, settings: Any) -> None:
-        """Hook for guards that derive state from settings after validation."""
+    def setup(self, settings: Any, services: Any) -> None:
+        """Hook for guards that derive state from settings (and shared services such as
+        ``wardgate.identity.service.Identity``) after their options are validated."""
 
     async def on_request(self, flow: Flow) -> Deny | None:
         return None

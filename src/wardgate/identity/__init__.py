@@ -1,0 +1,1 @@
+"""Identity: virtual keys, OIDC/JWT, roles and workspaces."""

@@ -1,0 +1,1 @@
+"""Storage: models, migrations (Alembic) and repositories. SQLite by default, PostgreSQL in production."""
