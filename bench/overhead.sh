@@ -30,11 +30,13 @@ if [ -z "${PEERS+x}" ]; then
 fi
 
 PORT="${WARDGATE_BENCH_PORT:-18200}"
-export GATEWAY_CMD="cd '$ROOT' && WG_BENCH_UPSTREAM_KEY=sk-ant-bench WG_BENCH_GATEWAY_KEY=wg-bench-key \
-WARDGATE_UPSTREAM__BASE_URL=\"\$MOCK_URL\" WARDGATE_DATA_DIR=\"\$GW_RUNDIR\" \
+export GATEWAY_CMD="cd '$ROOT' && export WG_BENCH_UPSTREAM_KEY=sk-ant-bench WG_BENCH_GATEWAY_KEY=wg-bench-key \
+WARDGATE_KEY_PEPPER=bench-pepper-0123456789abcdefghijklmnop \
+WARDGATE_UPSTREAM__BASE_URL=\"\$MOCK_URL\" WARDGATE_DATA_DIR=\"\$GW_RUNDIR\" && \
+.venv/bin/wardgate db upgrade --config bench/wardgate.bench.yaml && \
 exec .venv/bin/wardgate serve --config bench/wardgate.bench.yaml --port $PORT"
 export GATEWAY_URL="http://127.0.0.1:$PORT" GATEWAY_KEY=wg-bench-key
-export GATEWAY_DESC="wardgate $("$ROOT/.venv/bin/wardgate" --version | cut -d' ' -f2): uvicorn+uvloop+httptools, aiohttp client, chain authn+shape, JSON access log on"
+export GATEWAY_DESC="wardgate $("$ROOT/.venv/bin/wardgate" --version | cut -d' ' -f2): uvicorn+uvloop+httptools, aiohttp client, chain authn+shape+policy, JSON access log on"
 export GATEWAY_VERSION_CMD="'$ROOT/.venv/bin/python' -c 'import wardgate,uvicorn,aiohttp;print(\"wardgate\",wardgate.__version__,\"uvicorn\",uvicorn.__version__,\"aiohttp\",aiohttp.__version__)'"
 export OUT_DIR="${OUT_DIR:-/tmp/wardgate-bench}"
 

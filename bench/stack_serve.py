@@ -72,9 +72,11 @@ def main() -> None:
         from wardgate.settings import load_settings
 
         os.environ["WARDGATE_UPSTREAM__BASE_URL"] = upstream
+        os.environ.setdefault("WARDGATE_DATA_DIR", os.environ.get("GW_RUNDIR", "/tmp/wardgate-stack"))
         settings = load_settings(os.path.join(os.path.dirname(__file__), "wardgate.bench.yaml"))
         configure_logging("info")
-        app = build_app(settings)
+        app = build_app(settings, pepper=b"bench-pepper-0123456789abcdefghijklmnop")
+        app.identity.db.upgrade()
     else:
         app = bare_relay(a.client, upstream)
     uvicorn.run(app, host="127.0.0.1", port=a.port, loop=a.loop, http=a.http, access_log=False,

@@ -13,7 +13,7 @@ __all__ = ["uvicorn_config", "serve", "ThreadedServer", "free_port"]
 
 def uvicorn_config(app, host: str, port: int, **extra) -> uvicorn.Config:
     return uvicorn.Config(
-        app, host=host, port=port, loop="uvloop", http="httptools", lifespan="on",
+        app, host=host, port=port, loop="uvloop", http="httptools", lifespan="on", interface="asgi3",
         proxy_headers=False,        # X-Forwarded-* is ours to judge (server.trusted_proxies)
         server_header=False, access_log=False, log_config=None, timeout_keep_alive=30,
         **extra)
