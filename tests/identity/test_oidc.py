@@ -78,6 +78,7 @@ async def test_key_rotation_unknown_kid_refetches_once(idp):
     await v.verify(idp.token())
     assert idp.hits["jwks"] == 1
     new_kid = idp.add_key("RS256")        # the IdP rotates its signing key
+    clock.now += 31                       # (refetches are throttled to one per 30 s)
     assert (await v.verify(idp.token(kid=new_kid)))["sub"] == "user-1"  # unknown kid: one refetch
     assert idp.hits["jwks"] == 2
     assert (await v.verify(idp.token(kid=new_kid)))["sub"] == "user-1"
