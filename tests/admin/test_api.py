@@ -1,0 +1,144 @@
+"""The admin API on SQLite and PostgreSQL, through the real app."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PEPPER, message_body
+from wardgate.store.db import Database
+from wardgate.store.repo import IdentityRepo
+
+
+@pytest.fixture
+async def env(make_client, db_url, sim):
+    """Workspaces root/eng/other; keys: root admin, eng admin, eng developer, eng auditor, other developer."""
+    db = Database(db_url)
+    db.upgrade()
+    keys = {}
+    async with db.sessions() as s:
+        repo = IdentityRepo(s, PEPPER, "bootstrap")
+        for ws in ("root", "eng", "other"):
+            await repo.create_workspace(ws)
+        for name, ws, role in [("root_admin", "root", "admin"), ("admin", "eng", "admin"),
+                               ("dev", "eng", "developer"), ("auditor", "eng", "auditor"),
+                               ("other_dev", "other", "developer")]:
+            keys[name], row = await repo.create_key(ws, role, description=name)
+            keys[name + "_id"] = row.id
+    await db.close()
+    client = make_client(database__url=db_url)
+    return client, keys
+
+
+def auth(key: str) -> dict:
+    return {"x-api-key": key}
+
+
+async def test_authentication_and_roles(env):
+    client, k = env
+    r = await client.get("/admin/v1/keys", headers={"x-api-key": "nope"})
+    assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
+    r = await client.get("/admin/v1/keys", headers=auth(k["dev"]))
+    assert r.status_code == 403 and r.json()["error"]["type"] == "permission_error"
+    assert (await client.get("/admin/v1/keys", headers=auth(k["auditor"]))).status_code == 403
+    assert (await client.get("/admin/v1/events", headers=auth(k["auditor"]))).status_code == 200
+    r = await client.get("/admin/v1/whoami", headers=auth(k["admin"]))
+    assert r.json() == {"id": k["admin_id"], "kind": "key", "workspace": "eng", "role": "admin"}
+    r = await client.post("/v1/messages", json=message_body(), headers=auth(k["auditor"]))
+    assert r.status_code == 403  # auditors read, they do not call the model
+
+
+async def test_key_lifecycle_through_the_api(env):
+    client, k = env
+    h = auth(k["admin"])
+    r = await client.post("/admin/v1/users", json={"name": "svc-reports", "kind": "service", "role": "service"}, headers=h)
+    assert r.status_code == 201
+    owner = r.json()["id"]
+    r = await client.post("/admin/v1/keys", json={"role": "developer", "owner": owner, "description": "reports",
+                                                  "allowed_models": ["claude-haiku-*"]}, headers=h)
+    assert r.status_code == 201
+    created = r.json()
+    new_key = created.pop("key")
+    assert created["workspace"] == "eng" and created["state"] == "active" and new_key not in str(created)
+    listed = (await client.get("/admin/v1/keys?state=active&sort=created_at", headers=h)).json()["data"]
+    assert created["id"] in [x["id"] for x in listed] and all("key" not in x and "key_hash" not in x for x in listed)
+    assert (await client.post("/v1/messages", json=message_body(model="claude-haiku-5-5"), headers=auth(new_key))).status_code == 200
+    assert (await client.post("/v1/messages", json=message_body(), headers=auth(new_key))).status_code == 403
+
+    r = await client.post(f"/admin/v1/keys/{created['id']}/rotate", json={"grace_hours": 1}, headers=h)
+    rotated = r.json()["key"]
+    for key in (new_key, rotated):  # both work during the grace period
+        assert (await client.post("/v1/messages", json=message_body(model="claude-haiku-5-5"), headers=auth(key))).status_code == 200
+    assert (await client.get(f"/admin/v1/keys/{created['id']}", headers=h)).json()["state"] == "rotating"
+
+    r = await client.post(f"/admin/v1/keys/{created['id']}/revoke", headers=h)
+    assert r.json()["state"] == "revoked"
+    r = await client.post("/v1/messages", json=message_body(model="claude-haiku-5-5"), headers=auth(new_key))
+    assert r.status_code == 401  # at once on the replica that revoked
+    events = (await client.get("/admin/v1/events", headers=h)).json()["data"]
+    assert [e["action"] for e in events[:4]] == ["key-revoked", "key-rotated", "key-created", "user-created"]
+    assert all(e["actor"] == f"key:{k['admin_id']}" for e in events[:4])
+    assert events[0]["detail"]["before"]["state"] == "rotating" and events[0]["detail"]["after"]["state"] == "revoked"
+    assert new_key not in str(events) and rotated not in str(events)
+
+
+async def test_other_workspaces_are_invisible(env):
+    client, k = env
+    h = auth(k["admin"])
+    other = k["other_dev_id"]
+    for method, path in [("GET", f"/admin/v1/keys/{other}"), ("POST", f"/admin/v1/keys/{other}/revoke"),
+                         ("POST", f"/admin/v1/keys/{other}/rotate"), ("GET", "/admin/v1/workspaces/other")]:
+        r = await client.request(method, path, headers=h)
+        assert r.status_code == 404 and r.json()["error"]["type"] == "not_found_error", path
+    assert [w["id"] for w in (await client.get("/admin/v1/workspaces", headers=h)).json()["data"]] == ["eng"]
+    keys = (await client.get("/admin/v1/keys", headers=h)).json()["data"]
+    assert {x["workspace"] for x in keys} == {"eng"}
+    r = await client.post("/admin/v1/keys", json={"role": "developer", "workspace": "other"}, headers=h)
+    assert r.status_code == 404
+    assert (await client.post("/v1/messages", json=message_body(), headers=auth(k["other_dev"]))).status_code == 200
+
+
+async def test_root_admins_manage_every_workspace(env):
+    client, k = env
+    h = auth(k["root_admin"])
+    assert (await client.post("/admin/v1/workspaces", json={"id": "finance"}, headers=h)).status_code == 201
+    r = await client.post("/admin/v1/workspaces", json={"id": "finance2"}, headers=auth(k["admin"]))
+    assert r.status_code == 403
+    ids = [w["id"] for w in (await client.get("/admin/v1/workspaces", headers=h)).json()["data"]]
+    assert ids == ["eng", "finance", "other", "root"]
+    r = await client.post("/admin/v1/keys", json={"role": "analyst", "workspace": "finance"}, headers=h)
+    assert r.status_code == 201 and r.json()["workspace"] == "finance"
+
+
+@pytest.mark.parametrize("method, path, body, where", [
+    ("POST", "/admin/v1/keys", {"role": "developer", "is_admin": True}, "is_admin: unknown field"),
+    ("POST", "/admin/v1/keys", {"role": "superuser"}, "unknown role"),
+    ("POST", "/admin/v1/keys", {"role": "developer", "environment": "moon"}, "environment"),
+    ("POST", "/admin/v1/users", {"name": "x", "role": "developer", "kind": "robot"}, "kind"),
+    ("GET", "/admin/v1/keys?sort=key_hash", None, "sort"),
+    ("GET", "/admin/v1/keys?state=weird", None, "state"),
+    ("POST", "/admin/v1/workspaces", {"id": "Not OK"}, "id"),
+])
+async def test_strict_input_validation(env, method, path, body, where):
+    client, k = env
+    r = await client.request(method, path, json=body, headers=auth(k["root_admin"]))
+    assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
+    assert where in r.json()["error"]["message"]
+
+
+async def test_role_assignment(env):
+    client, k = env
+    h = auth(k["admin"])
+    user = (await client.post("/admin/v1/users", json={"name": "bob", "role": "analyst", "email": "b@x"}, headers=h)).json()
+    r = await client.put(f"/admin/v1/users/{user['id']}/role", json={"role": "developer"}, headers=h)
+    assert r.json()["role"] == "developer"
+    event = (await client.get("/admin/v1/events?limit=1", headers=h)).json()["data"][0]
+    assert event["action"] == "role-assigned" and event["detail"]["before"]["role"] == "analyst"
+
+
+async def test_openapi_and_docs(env):
+    client, _ = env
+    spec = (await client.get("/admin/openapi.json")).json()
+    assert "/admin/v1/keys/{key_id}/rotate" in spec["paths"] and spec["info"]["title"] == "Wardgate admin API"
+    assert (await client.get("/admin/docs")).status_code == 200
+    r = await client.get("/admin/v1/nothing")
+    assert r.status_code == 404 and r.json()["type"] == "error"
