@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from wardgate.errors import WardgateError
+from wardgate.errors import ConfigError, WardgateError
 from wardgate.identity.service import pepper_from_env
 from wardgate.settings import load_settings
 from wardgate.store.db import Database
@@ -117,6 +117,8 @@ def run(args) -> int | None:
     pepper = pepper_from_env(settings, required=needs_pepper) or b""
     try:
         return asyncio.run(_run(args, command, sub, settings, db, pepper))
+    except ConfigError:
+        raise  # exit 2: configuration or deployment (e.g. an unmigrated schema)
     except WardgateError as exc:
         print(f"wardgate: {exc.message}", file=sys.stderr)
         return 1
