@@ -30,13 +30,21 @@ if [ -z "${PEERS+x}" ]; then
 fi
 
 PORT="${WARDGATE_BENCH_PORT:-18200}"
-export GATEWAY_CMD="cd '$ROOT' && export WG_BENCH_UPSTREAM_KEY=sk-ant-bench WG_BENCH_GATEWAY_KEY=wg-bench-key \
-WARDGATE_KEY_PEPPER=bench-pepper-0123456789abcdefghijklmnop \
-WARDGATE_UPSTREAM__BASE_URL=\"\$MOCK_URL\" WARDGATE_DATA_DIR=\"\$GW_RUNDIR\" && \
-.venv/bin/wardgate db upgrade --config bench/wardgate.bench.yaml && \
+# A real virtual key (workspace bench, role developer) in a fresh database: the benchmark runs the
+# identity path callers use (checksum, cached key look-up, policy), not a static key.
+DATA="$(mktemp -d /tmp/wardgate-bench-data.XXXXXX)"
+PEPPER="bench-pepper-0123456789abcdefghijklmnop"
+wg() { WARDGATE_KEY_PEPPER="$PEPPER" WARDGATE_DATA_DIR="$DATA" WG_BENCH_GATEWAY_KEY=unused \
+       "$ROOT/.venv/bin/wardgate" "$@" --config "$ROOT/bench/wardgate.bench.yaml"; }
+wg db upgrade >/dev/null
+wg workspaces create bench >/dev/null
+KEY="$(wg keys create --workspace bench --role developer --description benchmark --json |
+       "$ROOT/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["key"])')"
+export GATEWAY_CMD="cd '$ROOT' && WG_BENCH_UPSTREAM_KEY=sk-ant-bench WG_BENCH_GATEWAY_KEY=unused \
+WARDGATE_KEY_PEPPER=$PEPPER WARDGATE_UPSTREAM__BASE_URL=\"\$MOCK_URL\" WARDGATE_DATA_DIR='$DATA' \
 exec .venv/bin/wardgate serve --config bench/wardgate.bench.yaml --port $PORT"
-export GATEWAY_URL="http://127.0.0.1:$PORT" GATEWAY_KEY=wg-bench-key
-export GATEWAY_DESC="wardgate $("$ROOT/.venv/bin/wardgate" --version | cut -d' ' -f2): uvicorn+uvloop+httptools, aiohttp client, chain authn+shape+policy, JSON access log on"
+export GATEWAY_URL="http://127.0.0.1:$PORT" GATEWAY_KEY="$KEY"
+export GATEWAY_DESC="wardgate $("$ROOT/.venv/bin/wardgate" --version | cut -d' ' -f2): uvicorn+uvloop+httptools, aiohttp client, virtual key, chain authn+shape+policy, JSON access log on"
 export GATEWAY_VERSION_CMD="'$ROOT/.venv/bin/python' -c 'import wardgate,uvicorn,aiohttp;print(\"wardgate\",wardgate.__version__,\"uvicorn\",uvicorn.__version__,\"aiohttp\",aiohttp.__version__)'"
 export OUT_DIR="${OUT_DIR:-/tmp/wardgate-bench}"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 from typing import Any
@@ -75,6 +76,11 @@ class Gateway:
             msg = await receive()
             if msg["type"] == "lifespan.startup":
                 self._flusher = asyncio.ensure_future(self._flush_forever())
+                # Everything alive now (modules, SQLAlchemy/FastAPI/pydantic machinery, settings)
+                # lives as long as the process: take it out of the cyclic GC's scans, so full
+                # collections stay short and do not stall requests (measured: bench/README.md).
+                gc.collect()
+                gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
                 if self._flusher is not None:

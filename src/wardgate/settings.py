@@ -211,6 +211,7 @@ class Settings(_Model):
     auth: AuthSettings = AuthSettings()
     identity: IdentitySettings = IdentitySettings()
     roles: dict[str, RolePolicy] = Field(default_factory=dict)
+    workspace_roles: dict[str, dict[str, RolePolicy]] = Field(default_factory=dict)
     model_aliases: dict[str, str] = Field(default_factory=dict)
     guards: dict[str, dict[str, Any]] = Field(default_factory=dict)
     logging: LoggingSettings = LoggingSettings()
@@ -219,6 +220,13 @@ class Settings(_Model):
     def role_policies(self) -> dict[str, RolePolicy]:
         """Built-in roles, each replaced by a configured role of the same name; plus new roles."""
         return DEFAULT_ROLES | dict(self.roles)
+
+    def policy_for(self, workspace: str | None, role: str | None) -> RolePolicy | None:
+        """A workspace's own policy for the role if it has one, else the global one."""
+        if role is None:
+            return None
+        own = self.workspace_roles.get(workspace or "", {})
+        return own.get(role) or self.role_policies.get(role)
 
     @property
     def database_url(self) -> str:

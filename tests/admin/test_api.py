@@ -142,3 +142,19 @@ async def test_openapi_and_docs(env):
     assert (await client.get("/admin/docs")).status_code == 200
     r = await client.get("/admin/v1/nothing")
     assert r.status_code == 404 and r.json()["type"] == "error"
+
+
+async def test_wrong_method_and_bugs_are_anthropic_shaped(env, monkeypatch):
+    client, k = env
+    r = await client.delete("/admin/v1/keys", headers=auth(k["admin"]))
+    assert r.status_code == 405 and r.json()["error"]["type"] == "invalid_request_error"
+
+    from wardgate.store import repo as repo_module
+
+    async def broken(self, *a, **kw):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(repo_module.IdentityRepo, "list_users", broken)
+    r = await client.get("/admin/v1/users", headers=auth(k["admin"]))
+    assert r.status_code == 500 and r.json() == {"type": "error", "error": {"type": "api_error",
+                                                                            "message": "Internal gateway error."}}

@@ -78,3 +78,15 @@ def test_get_routes_have_no_body_to_check():
     f.body = None
     f.principal = Principal(id="k", role="developer")
     assert run_guard(guard(), f) is None
+
+
+def test_a_workspace_can_override_a_role():
+    settings = settings_from_dict({"workspace_roles": {"finance": {"developer": {"models": ["claude-haiku-*"]}}}})
+    g = PolicyGuard()
+    g.configure({}, settings)
+    f = flow()
+    f.principal = Principal(id="k", kind="key", workspace="finance", role="developer")
+    assert run_guard(g, f).error.code == "policy.model_denied"
+    f = flow()
+    f.principal = Principal(id="k", kind="key", workspace="eng", role="developer")
+    assert run_guard(g, f) is None

@@ -9,6 +9,7 @@ and sort fields come from allowlists. Errors use the Anthropic shape.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from wardgate import __version__
-from wardgate.errors import BadRequest, NotFound, PermissionDenied, WardgateError
+from wardgate.errors import BadRequest, MethodNotAllowed, NotFound, PermissionDenied, WardgateError
 from wardgate.flow import Flow, Principal
 from wardgate.store.repo import IdentityRepo, key_view, user_view, workspace_view
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from wardgate.app import Gateway
 
 __all__ = ["build_admin"]
+
+log = logging.getLogger("wardgate.admin")
 
 
 class _In(BaseModel):
@@ -69,7 +72,19 @@ def _error(err: WardgateError) -> JSONResponse:
         "type": err.error_type, "message": err.message}}, headers={"wardgate-error-code": err.code})
 
 
-def build_admin(gw: "Gateway") -> FastAPI:
+def _contained(app: FastAPI):
+    """Starlette re-raises an exception after its handler answered (Anthropic-shaped 500, above):
+    log its type here and stop it, so no traceback with request data reaches the server's log."""
+    async def asgi(scope, receive, send) -> None:
+        try:
+            await app(scope, receive, send)
+        except Exception as exc:
+            log.error("admin API error", extra={"error": type(exc).__name__})
+    asgi.app = app  # type: ignore[attr-defined]
+    return asgi
+
+
+def build_admin(gw: "Gateway"):
     app = FastAPI(title="Wardgate admin API", version=__version__, docs_url="/admin/docs",
                   openapi_url="/admin/openapi.json", redoc_url=None)
     settings = gw.settings
@@ -92,8 +107,12 @@ def build_admin(gw: "Gateway") -> FastAPI:
         if exc.status_code == 404:
             return _error(NotFound("Not found."))
         if exc.status_code == 405:
-            return _error(WardgateError("Method not allowed.", code="route.method_not_allowed"))
+            return _error(MethodNotAllowed())
         return _error(BadRequest(str(exc.detail)[:500]))
+
+    @app.exception_handler(Exception)
+    async def _bug(_request, exc: Exception):
+        return _error(WardgateError())
 
     authn = next(g for g in gw.chain.guards if g.name == "authn")
 
@@ -107,13 +126,13 @@ def build_admin(gw: "Gateway") -> FastAPI:
         return flow.principal
 
     async def admin(p: Principal = Depends(caller)) -> Principal:
-        policy = roles.get(p.role or "")
+        policy = settings.policy_for(p.workspace, p.role)
         if policy is None or not policy.admin:
             raise PermissionDenied("This needs an admin role.", code="admin.forbidden")
         return p
 
     async def reader(p: Principal = Depends(caller)) -> Principal:
-        policy = roles.get(p.role or "")
+        policy = settings.policy_for(p.workspace, p.role)
         if policy is None or not (policy.admin or policy.read_audit):
             raise PermissionDenied("This needs an admin or auditor role.", code="admin.forbidden")
         return p
@@ -256,4 +275,4 @@ def build_admin(gw: "Gateway") -> FastAPI:
         return {"data": [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "workspace": e.workspace_id,
                           "target": e.target, "detail": e.detail} for e in rows]}
 
-    return app
+    return _contained(app)

@@ -125,12 +125,16 @@ def _serve(args) -> int:
     configure_logging(settings.logging.level)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     app = build_app(settings, api_key=key, pepper=pepper)
-    try:
-        asyncio.run(app.identity.db.check_schema())  # refuse an unmigrated database
-    finally:
-        asyncio.run(app.identity.db.engine.dispose())
+    asyncio.run(_check_schema(app.identity.db))  # refuse an unmigrated database
     serve(app, settings.server.host, settings.server.port)
     return 0
+
+
+async def _check_schema(db) -> None:
+    try:
+        await db.check_schema()
+    finally:
+        await db.engine.dispose()  # serve's event loop opens its own connections
 
 
 def _demo(args) -> int:

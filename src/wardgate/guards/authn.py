@@ -31,15 +31,19 @@ __all__ = ["AuthnGuard", "presented_key"]
 log = logging.getLogger("wardgate.authn")
 
 
+_CONFLICT = "\x00conflict"
+
+
 def presented_key(headers: dict[str, str]) -> str | None:
-    key = headers.get("x-api-key")
-    if key:
-        return key
+    """The credential from ``x-api-key`` or ``Authorization: Bearer``. Two different ones in
+    one request are ambiguous: the request is refused rather than one picked silently."""
+    key = headers.get("x-api-key") or None
     auth = headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return None
+    bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    if key and bearer and key != bearer:
+        return _CONFLICT
+    return key or bearer
 
 
 class AuthnGuard(Guard):
@@ -77,12 +81,16 @@ class AuthnGuard(Guard):
         credential = presented_key(flow.headers)
         if credential is None:
             return self._fail(client, "no credentials presented")
+        if credential == _CONFLICT:
+            return self._fail(client, "conflicting credentials (x-api-key and Bearer differ)")
         if is_well_formed(credential):  # the checksum tells a virtual key without a look-up
             principal, reason = await self._virtual_key(flow, credential)
         elif looks_like_jwt(credential):
             principal, reason = await self._sso(credential)
         else:
             principal, reason = self._static_key(credential)
+            if principal is None and credential.startswith(("wg_live_", "wg_test_")):
+                reason = "malformed key"  # a virtual key whose checksum fails: mistyped or forged
         if principal is None:
             return self._fail(client, reason)
         flow.principal = principal

@@ -1,6 +1,7 @@
 """policy: what the caller's role may do. Deny by default.
 
-Per role (``roles:`` in the config, over the built-in admin/auditor/developer/analyst/service):
+Per role (``roles:`` in the config, over the built-in admin/auditor/developer/analyst/service;
+``workspace_roles.<workspace>.<role>`` overrides a role for one workspace):
 whether it may call the model at all, which models (with ``model_aliases`` resolved, and a
 key's own ``allowed_models`` on top), the largest ``max_tokens`` (clamp or reject), whether
 streaming is allowed, which tools, and whether API keys are accepted (some roles must use SSO).
@@ -31,12 +32,12 @@ class PolicyGuard(Guard):
     Config = PolicyConfig
 
     def setup(self, settings, services) -> None:
-        self.roles = settings.role_policies if settings is not None else {}
+        self.settings = settings
         self.aliases = dict(settings.model_aliases) if settings is not None else {}
 
     async def on_request(self, flow: Flow) -> Deny | None:
         p = flow.principal
-        policy = self.roles.get(p.role) if p is not None and p.role else None
+        policy = self.settings.policy_for(p.workspace, p.role) if p is not None and self.settings else None
         if policy is None:
             return Deny(PermissionDenied("Your role has no policy in this gateway.", code="policy.no_role"),
                         f"role {p.role if p else None!r} not configured")
