@@ -7,7 +7,7 @@ import re
 import orjson
 import pytest
 
-from tests.conftest import MODEL, UPSTREAM_KEY, message_body
+from tests.conftest import GATEWAY_KEY, MODEL, UPSTREAM_KEY, message_body
 
 RICH = {
     "model": MODEL, "max_tokens": 300, "temperature": 0.2, "top_k": 5, "stop_sequences": ["\n\nHuman:"],
@@ -42,7 +42,7 @@ async def test_request_reaches_upstream_byte_for_byte(make_client, sim):
 
 async def test_header_hygiene_as_seen_by_the_upstream(client, sim):
     await client.post("/v1/messages", json=message_body(), headers={
-        "authorization": "Bearer client-token", "cookie": "session=1", "x-forwarded-for": "6.6.6.6",
+        "authorization": f"Bearer {GATEWAY_KEY}", "cookie": "session=1", "x-forwarded-for": "6.6.6.6",
         "x-forwarded-proto": "http", "connection": "x-secret-hop", "x-secret-hop": "1",
         "anthropic-beta": "interleaved-thinking-2025-05-14", "x-stainless-retry-count": "0"})
     h = sim.state.requests[-1]["headers"]
