@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from wardgate import __version__
+from wardgate.admin.api import build_admin
 from wardgate.chain import GuardChain
 from wardgate.errors import ConfigError, MethodNotAllowed, NotFound
 from wardgate.guards import build_guards
@@ -151,7 +152,5 @@ def build_app(settings: Settings, *, api_key: str | None = None, guards: list[Gu
                                   on_retry=lambda reason: metrics.retries.labels(reason).inc(),
                                   **client_options)
     gateway = Gateway(settings, chain, upstream, metrics, identity)
-    from wardgate.admin.api import build_admin
-
     gateway.admin = build_admin(gateway)
     return gateway

@@ -38,23 +38,24 @@ async def _database_ok(gw: "Gateway") -> str:
     return "ok" if current == gw.identity.db.head_revision() else "schema_not_current"
 
 
-async def _redis_ok(url: str) -> bool:
+async def _redis_ok(url: str) -> str:
     parts = urlsplit(url)
-    return await _tcp(parts.hostname or "127.0.0.1", parts.port or 6379,
-                      hello=b"PING\r\n", expect=b"+PONG")
+    ok = await _tcp(parts.hostname or "127.0.0.1", parts.port or 6379, hello=b"PING\r\n", expect=b"+PONG")
+    return "ok" if ok else "unreachable"
+
+
+async def _upstream_ok(gw: "Gateway") -> str:
+    return "ok" if await gw.upstream.probe() else "unreachable"
 
 
 async def readiness(gw: "Gateway") -> tuple[bool, dict[str, str]]:
     checks: dict[str, asyncio.Future] = {
-        "upstream": asyncio.ensure_future(gw.upstream.probe()),
+        "upstream": asyncio.ensure_future(_upstream_ok(gw)),
         "database": asyncio.ensure_future(_database_ok(gw)),
     }
     if gw.settings.redis.url:
         checks["redis"] = asyncio.ensure_future(_redis_ok(gw.settings.redis.url))
-    results = {}
-    for name, fut in checks.items():
-        value = await fut
-        results[name] = value if isinstance(value, str) else ("ok" if value else "unreachable")
+    results = {name: await fut for name, fut in checks.items()}
     if gw.upstream.breaker.state == "open":
         results["upstream_breaker"] = "open"
     ready = all(v == "ok" for v in results.values())

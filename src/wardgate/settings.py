@@ -11,6 +11,7 @@ booleans, lists in ``[a, b]`` form).
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -216,10 +217,17 @@ class Settings(_Model):
     guards: dict[str, dict[str, Any]] = Field(default_factory=dict)
     logging: LoggingSettings = LoggingSettings()
 
-    @property
+    @cached_property
     def role_policies(self) -> dict[str, RolePolicy]:
-        """Built-in roles, each replaced by a configured role of the same name; plus new roles."""
+        """Built-in roles, each replaced by a configured role of the same name; plus new roles.
+        Computed once: the policy guard consults it on every request."""
         return DEFAULT_ROLES | dict(self.roles)
+
+    def unknown_role(self, role: str) -> str | None:
+        """Why ``role`` cannot be assigned, or None if it can."""
+        if role in self.role_policies:
+            return None
+        return f"unknown role {role[:64]!r} (known: {', '.join(sorted(self.role_policies))})"
 
     def policy_for(self, workspace: str | None, role: str | None) -> RolePolicy | None:
         """A workspace's own policy for the role if it has one, else the global one."""

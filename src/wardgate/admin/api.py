@@ -10,6 +10,8 @@ and sort fields come from allowlists. Errors use the Anthropic shape.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -88,7 +90,6 @@ def build_admin(gw: "Gateway"):
     app = FastAPI(title="Wardgate admin API", version=__version__, docs_url="/admin/docs",
                   openapi_url="/admin/openapi.json", redoc_url=None)
     settings = gw.settings
-    roles = settings.role_policies
     root = settings.identity.root_workspace
 
     @app.exception_handler(WardgateError)
@@ -148,21 +149,15 @@ def build_admin(gw: "Gateway"):
         return asked
 
     def check_role(role: str) -> None:
-        if role not in roles:
-            raise BadRequest(f"role: unknown role {role[:64]!r} (known: {', '.join(sorted(roles))})")
+        problem = settings.unknown_role(role)
+        if problem is not None:
+            raise BadRequest(f"role: {problem}")
 
-    class Repo:
-        def __init__(self, p: Principal) -> None:
-            self.p = p
-
-        async def __aenter__(self) -> IdentityRepo:
-            self._s = gw.identity.db.sessions()
-            s = await self._s.__aenter__()
-            return IdentityRepo(s, gw.identity.pepper or b"", actor=f"{self.p.kind}:{self.p.id}",
-                                rotation_age_days=settings.identity.rotation_age_days)
-
-        async def __aexit__(self, *exc) -> None:
-            await self._s.__aexit__(*exc)
+    @asynccontextmanager
+    async def repo_for(p: Principal) -> AsyncIterator[IdentityRepo]:
+        async with gw.identity.db.sessions() as s:
+            yield IdentityRepo(s, gw.identity.pepper or b"", actor=f"{p.kind}:{p.id}",
+                               rotation_age_days=settings.identity.rotation_age_days)
 
     def keys_changed() -> None:
         if gw.identity.keys is not None:
@@ -181,45 +176,45 @@ def build_admin(gw: "Gateway"):
     # ---- workspaces
     @app.get(prefix + "/workspaces")
     async def list_workspaces(p: Principal = Depends(reader)) -> dict[str, Any]:
-        async with Repo(p) as r:
+        async with repo_for(p) as r:
             return {"data": [workspace_view(w) for w in await r.list_workspaces(scope(p))]}
 
     @app.post(prefix + "/workspaces", status_code=201)
     async def create_workspace(body: WorkspaceIn, p: Principal = Depends(admin)) -> dict[str, Any]:
         if p.workspace != root:
             raise PermissionDenied("Only admins of the root workspace create workspaces.", code="admin.forbidden")
-        async with Repo(p) as r:
+        async with repo_for(p) as r:
             return workspace_view(await r.create_workspace(body.id, body.name))
 
     @app.get(prefix + "/workspaces/{ws_id}")
     async def get_workspace(ws_id: str, p: Principal = Depends(reader)) -> dict[str, Any]:
-        async with Repo(p) as r:
+        async with repo_for(p) as r:
             return workspace_view(await r.workspace(target_ws(p, ws_id)))
 
     # ---- users and service accounts
     @app.get(prefix + "/users")
     async def list_users(p: Principal = Depends(admin),
                          sort: Literal["created_at", "name", "role"] = "created_at") -> dict[str, Any]:
-        async with Repo(p) as r:
+        async with repo_for(p) as r:
             users = [user_view(u) for u in await r.list_users(scope(p))]
         return {"data": sorted(users, key=lambda u: (u[sort] is None, u[sort]))}
 
     @app.post(prefix + "/users", status_code=201)
     async def create_user(body: UserIn, p: Principal = Depends(admin)) -> dict[str, Any]:
         check_role(body.role)
-        async with Repo(p) as r:
+        async with repo_for(p) as r:
             return user_view(await r.create_user(target_ws(p, body.workspace), body.name, body.role,
                                                  body.kind, body.email))
 
     @app.get(prefix + "/users/{user_id}")
     async def get_user(user_id: str, p: Principal = Depends(admin)) -> dict[str, Any]:
-        async with Repo(p) as r:
+        async with repo_for(p) as r:
             return user_view(await r.user(user_id, scope(p)))
 
     @app.put(prefix + "/users/{user_id}/role")
     async def assign_role(user_id: str, body: RoleIn, p: Principal = Depends(admin)) -> dict[str, Any]:
         check_role(body.role)
-        async with Repo(p) as r:
+        async with repo_for(p) as r:
             return user_view(await r.set_role(user_id, body.role, scope(p)))
 
     # ---- keys
@@ -229,7 +224,7 @@ def build_admin(gw: "Gateway"):
                         role: str | None = Query(None, max_length=64),
                         owner: str | None = Query(None, max_length=40),
                         sort: Literal["created_at", "last_used_at", "expires_at"] = "created_at") -> dict[str, Any]:
-        async with Repo(p) as r:
+        async with repo_for(p) as r:
             views = [key_view(k, rotation_age_days=settings.identity.rotation_age_days)
                      for k in await r.list_keys(scope(p), state)]
         views = [v for v in views if (role is None or v["role"] == role) and (owner is None or v["owner"] == owner)]
@@ -239,7 +234,7 @@ def build_admin(gw: "Gateway"):
     async def create_key(body: KeyIn, p: Principal = Depends(admin)) -> dict[str, Any]:
         need_pepper()
         check_role(body.role)
-        async with Repo(p) as r:
+        async with repo_for(p) as r:
             plaintext, key = await r.create_key(
                 target_ws(p, body.workspace), body.role, owner=body.owner, environment=body.environment,
                 description=body.description, scopes=body.scopes, allowed_models=body.allowed_models,
@@ -248,21 +243,21 @@ def build_admin(gw: "Gateway"):
 
     @app.get(prefix + "/keys/{key_id}")
     async def get_key(key_id: str, p: Principal = Depends(admin)) -> dict[str, Any]:
-        async with Repo(p) as r:
+        async with repo_for(p) as r:
             return key_view(await r.key(key_id, scope(p)), rotation_age_days=settings.identity.rotation_age_days)
 
     @app.post(prefix + "/keys/{key_id}/rotate", status_code=201)
     async def rotate_key(key_id: str, body: RotateIn | None = None, p: Principal = Depends(admin)) -> dict[str, Any]:
         need_pepper()
         hours = body.grace_hours if body and body.grace_hours is not None else settings.identity.default_grace_hours
-        async with Repo(p) as r:
+        async with repo_for(p) as r:
             plaintext, key = await r.rotate_key(key_id, hours * 3600, scope(p))
         keys_changed()
         return key_view(key) | {"key": plaintext}
 
     @app.post(prefix + "/keys/{key_id}/revoke")
     async def revoke_key(key_id: str, p: Principal = Depends(admin)) -> dict[str, Any]:
-        async with Repo(p) as r:
+        async with repo_for(p) as r:
             key = await r.revoke_key(key_id, scope(p))
         keys_changed()
         return key_view(key)
@@ -270,7 +265,7 @@ def build_admin(gw: "Gateway"):
     # ---- admin events
     @app.get(prefix + "/events")
     async def events(p: Principal = Depends(reader), limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
-        async with Repo(p) as r:
+        async with repo_for(p) as r:
             rows = await r.events(scope(p), limit)
         return {"data": [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "workspace": e.workspace_id,
                           "target": e.target, "detail": e.detail} for e in rows]}

@@ -187,8 +187,9 @@ def _show_new(args, plaintext: str, view: dict[str, Any]) -> None:
 
 
 def _check_role(settings, role: str) -> None:
-    if role not in settings.role_policies:
-        raise WardgateError(f"unknown role {role!r} (known: {', '.join(sorted(settings.role_policies))})")
+    problem = settings.unknown_role(role)
+    if problem is not None:
+        raise WardgateError(problem)
 
 
 def _split(value: str | None) -> list[str] | None:

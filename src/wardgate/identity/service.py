@@ -36,7 +36,6 @@ class Identity:
         self.keys = KeyStore(db, pepper, ident.cache_ttl_seconds) if pepper is not None else None
         self.oidc = {cfg.issuer: OidcVerifier(cfg) for cfg in ident.oidc}
         self.throttle = FailureThrottle(ident.failures.max_failures, ident.failures.window_seconds)
-        self.roles = settings.role_policies
 
     async def close(self) -> None:
         if self.keys is not None:

@@ -21,9 +21,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 import aiohttp
 from aiohttp import payload as aio_payload
 
-from wardgate.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from wardgate.errors import UpstreamError, UpstreamTimeout
 from wardgate.settings import UpstreamSettings
-from wardgate.upstream.breaker import CircuitBreaker, Ticket
+from wardgate.upstream.breaker import CircuitBreaker
 
 __all__ = ["UpstreamClient", "UpstreamResponse", "RETRYABLE_STATUS", "parse_retry_after"]
 
