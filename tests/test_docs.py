@@ -18,7 +18,8 @@ GUARDS_DOC = (ROOT / "docs" / "guards.md").read_text()
 
 def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
     out = []
-    for name, field in model.model_fields.items():
+    for attr, field in model.model_fields.items():
+        name = field.alias or attr  # `limits.global` is spelled so in YAML (global_ in Python)
         ann = field.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel) and name != "static_keys":
             out += _keys(ann, f"{prefix}{name}.")

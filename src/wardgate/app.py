@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from wardgate import __version__
@@ -17,6 +18,7 @@ from wardgate.guards import build_guards
 from wardgate.guards.base import Guard
 from wardgate.health import readiness
 from wardgate.identity.service import Identity, pepper_from_env
+from wardgate.limits.service import Limits
 from wardgate.metrics import Metrics
 from wardgate.proxy import relay
 from wardgate.proxy.respond import send_bytes, send_error, send_json
@@ -24,7 +26,7 @@ from wardgate.settings import Settings
 from wardgate.store.db import Database
 from wardgate.upstream.client import UpstreamClient
 
-__all__ = ["Gateway", "build_app", "upstream_api_key"]
+__all__ = ["Gateway", "Services", "build_app", "upstream_api_key"]
 
 log = logging.getLogger("wardgate")
 
@@ -49,16 +51,24 @@ def upstream_api_key(settings: Settings, environ: dict[str, str] | None = None) 
     return key
 
 
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Shared services guards are configured with (``Guard.setup(settings, services)``)."""
+    identity: Identity
+    limits: Limits | None = None
+
+
 class Gateway:
     """The ASGI application."""
 
     def __init__(self, settings: Settings, chain: GuardChain, upstream: UpstreamClient,
-                 metrics: Metrics, identity: Identity) -> None:
+                 metrics: Metrics, identity: Identity, limits: Limits | None = None) -> None:
         self.settings = settings
         self.chain = chain
         self.upstream = upstream
         self.metrics = metrics
         self.identity = identity
+        self.limits = limits
         self.admin = None  # the admin API (an ASGI app), mounted at /admin
         self._flusher: asyncio.Task | None = None
         self.max_body = settings.server.max_body_bytes
@@ -77,6 +87,8 @@ class Gateway:
             msg = await receive()
             if msg["type"] == "lifespan.startup":
                 self._flusher = asyncio.ensure_future(self._flush_forever())
+                if self.limits is not None:
+                    await self.limits.start()
                 # Everything alive now (modules, SQLAlchemy/FastAPI/pydantic machinery, settings)
                 # lives as long as the process: take it out of the cyclic GC's scans, so full
                 # collections stay short and do not stall requests (measured: bench/README.md).
@@ -100,6 +112,8 @@ class Gateway:
 
     async def close(self) -> None:
         await self.upstream.close()
+        if self.limits is not None:
+            await self.limits.close()  # flushes the spend ledger before the database goes
         await self.identity.close()
 
     async def _http(self, scope: dict, receive, send) -> None:
@@ -135,7 +149,7 @@ class Gateway:
 
 
 def build_app(settings: Settings, *, api_key: str | None = None, guards: list[Guard] | None = None,
-              upstream: UpstreamClient | None = None, pepper: bytes | None = None,
+              upstream: UpstreamClient | None = None, pepper: bytes | None = None, limit_store: Any = None,
               **client_options: Any) -> Gateway:
     """Wire the gateway. ``guards`` replaces the configured chain (tests); the order given is kept.
     ``pepper`` defaults to the environment variable ``identity.pepper_env`` names (virtual keys
@@ -143,14 +157,16 @@ def build_app(settings: Settings, *, api_key: str | None = None, guards: list[Gu
     metrics = Metrics()
     if pepper is None:
         pepper = pepper_from_env(settings, required=False)
-    identity = Identity(settings, Database(settings.database_url), pepper)
-    chain = GuardChain(build_guards(settings, identity) if guards is None else guards,
+    db = Database(settings.database_url)
+    identity = Identity(settings, db, pepper)
+    limits = Limits(settings, db, metrics=metrics, secret=pepper, store=limit_store)
+    chain = GuardChain(build_guards(settings, Services(identity, limits)) if guards is None else guards,
                        on_fail_open=lambda name: metrics.fail_open.labels(name).inc())
     if upstream is None:
         key = api_key if api_key is not None else upstream_api_key(settings)
         upstream = UpstreamClient(settings.upstream, key,
                                   on_retry=lambda reason: metrics.retries.labels(reason).inc(),
                                   **client_options)
-    gateway = Gateway(settings, chain, upstream, metrics, identity)
+    gateway = Gateway(settings, chain, upstream, metrics, identity, limits)
     gateway.admin = build_admin(gateway)
     return gateway

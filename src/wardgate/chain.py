@@ -42,6 +42,7 @@ class GuardChain:
         self._request = tuple(g for g in requests if not g.before_body)
         self._events = tuple(g for g in reversed(active) if _overrides(g, "on_response_event"))
         self._response = tuple(g for g in reversed(active) if _overrides(g, "on_response"))
+        self._finish = tuple(g for g in reversed(active) if _overrides(g, "on_finish"))
         self._on_fail_open = on_fail_open or (lambda name: None)
 
     @property
@@ -52,6 +53,10 @@ class GuardChain:
     def rewrites_events(self) -> bool:
         """True when some guard wants to see SSE events (else the relay passes bytes through)."""
         return bool(self._events)
+
+    @property
+    def finishes(self) -> bool:
+        return bool(self._finish)
 
     @property
     def inspects_responses(self) -> bool:
@@ -120,6 +125,16 @@ class GuardChain:
             if current is None:
                 return None
         return current
+
+    async def run_finish(self, flow: Flow) -> None:
+        """Finish hooks (reverse order). Errors are logged and counted, never raised: the
+        answer has already been decided."""
+        for guard in self._finish:
+            try:
+                await guard.on_finish(flow)
+            except Exception as exc:  # noqa: BLE001
+                log.error("guard failed", extra={"guard": guard.name, "hook": "on_finish",
+                                                 "error": type(exc).__name__, "request_id": flow.request_id})
 
     async def run_response(self, flow: Flow) -> WardgateError | None:
         for guard in self._response:

@@ -12,6 +12,9 @@
     ├── PayloadTooLarge           413 request_too_large     request.too_large
     ├── UnsupportedMediaType      415 invalid_request_error request.unsupported_media_type
     ├── RateLimited               429 rate_limit_error      rate.limited
+    │   └── BudgetExceeded        429 rate_limit_error      budget.exceeded
+    ├── SessionCapReached         403 permission_error      session.cap_reached
+    ├── LimitsUnavailable         503 api_error             limits.unavailable
     ├── GuardError                503 api_error             guard.error
     └── UpstreamError             502 api_error             upstream.error
         ├── UpstreamTimeout       504 api_error             upstream.timeout
@@ -39,6 +42,9 @@ __all__ = [
     "PayloadTooLarge",
     "UnsupportedMediaType",
     "RateLimited",
+    "BudgetExceeded",
+    "SessionCapReached",
+    "LimitsUnavailable",
     "GuardError",
     "UpstreamError",
     "UpstreamTimeout",
@@ -59,6 +65,7 @@ class WardgateError(Exception):
         if code is not None:
             self.code = code
         self.retry_after = retry_after
+        self.extra_headers: list[tuple[bytes, bytes]] = []
         super().__init__(self.message)
 
     def body(self, request_id: str | None = None) -> bytes:
@@ -68,7 +75,7 @@ class WardgateError(Exception):
         out = [(b"wardgate-error-code", self.code.encode())]
         if self.retry_after is not None:
             out.append((b"retry-after", str(max(1, round(self.retry_after))).encode()))
-        return out
+        return out + self.extra_headers
 
 
 class ConfigError(WardgateError):
@@ -139,6 +146,26 @@ class RateLimited(WardgateError):
     error_type = "rate_limit_error"
     code = "rate.limited"
     default_message = "Too many requests; slow down."
+
+
+class BudgetExceeded(RateLimited):
+    code = "budget.exceeded"
+    default_message = "Budget exceeded."
+
+
+class SessionCapReached(WardgateError):
+    status_code = 403
+    error_type = "permission_error"
+    code = "session.cap_reached"
+    default_message = "This agent session reached its cap; a person must review it before it continues."
+
+
+class LimitsUnavailable(WardgateError):
+    status_code = 503
+    error_type = "api_error"
+    code = "limits.unavailable"
+    default_message = ("Spend limits cannot be checked right now (the limits store is unreachable); "
+                       "the request was not forwarded.")
 
 
 class GuardError(WardgateError):

@@ -34,6 +34,7 @@ class Principal:
     allowed_models: tuple[str, ...] | None = None   # a key's own model restriction, on top of its role
     scopes: tuple[str, ...] = ()
     email: str | None = None
+    limits: dict[str, Any] | None = None   # a key's own limits (rpm, tpm, budget_usd...)
 
 
 @dataclass(eq=False, slots=True)
@@ -58,6 +59,7 @@ class Flow:
     response_started: bool = False   # headers were sent: from now on errors go in-band
     finished: bool = False
     state: dict[str, Any] = field(default_factory=dict)  # per-guard scratch space
+    response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # added by guards
     _body_dirty: bool = False
     _response: Any = None
     _response_dirty: bool = False

@@ -34,5 +34,20 @@ class Metrics:
                                    "Requests whose client went away before the answer was complete",
                                    ("route",), registry=r)
 
+        self.limits_denied = Counter("wardgate_limits_denied_total",
+                                     "Requests refused by a limit, by kind (rpm, tpm, budget, turns...)",
+                                     ("limit",), registry=r)
+        self.limits_fallback = Counter("wardgate_limits_fallback_total",
+                                       "Rate-limit checks served by the local fallback while Redis was down",
+                                       registry=r)
+        self.limits_store_errors = Counter("wardgate_limits_store_errors_total",
+                                           "Limit store operations that failed, by operation",
+                                           ("op",), registry=r)
+        self.spend = Counter("wardgate_spend_usd_total", "Upstream spend recorded, in USD", ("model",),
+                             registry=r)
+        self.tokens = Counter("wardgate_tokens_total", "Tokens billed by the upstream, by kind",
+                              ("kind",), registry=r)
+        self.alerts = Counter("wardgate_alerts_total", "Alert events raised, by kind", ("kind",), registry=r)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -29,6 +29,10 @@ __all__ = [
     "BreakerSettings",
     "StaticKey",
     "RolePolicy",
+    "LimitValues",
+    "LimitSet",
+    "SessionCaps",
+    "LimitsSettings",
     "OidcIssuer",
     "DEFAULT_ROLES",
     "load_settings",
@@ -178,16 +182,59 @@ class IdentitySettings(_Model):
     oidc: list[OidcIssuer] = Field(default_factory=list)
 
 
+class LimitValues(_Model):
+    """One scope's limits. Absent means unlimited. Rates refill continuously (token bucket,
+    as the Anthropic API does); ``tpd`` and budgets reset at the start of each UTC period."""
+
+    rpm: int | None = Field(None, ge=1)
+    tpm: int | None = Field(None, ge=1)
+    tpd: int | None = Field(None, ge=1)
+    concurrent: int | None = Field(None, ge=1)
+    budget_usd: float | None = Field(None, gt=0, le=1_000_000)
+    budget_period: Literal["day", "week", "month"] = "month"
+    alert_at: list[float] = Field(default_factory=lambda: [0.8])
+
+    @field_validator("alert_at")
+    @classmethod
+    def _fractions(cls, v: list[float]) -> list[float]:
+        if any(not 0 < x < 1 for x in v):
+            raise ValueError("thresholds are fractions between 0 and 1 (0.8 = 80%)")
+        return sorted(set(v))
+
+    @property
+    def empty(self) -> bool:
+        return all(getattr(self, k) is None for k in ("rpm", "tpm", "tpd", "concurrent", "budget_usd"))
+
+
+class LimitSet(LimitValues):
+    """Limits for a scope, plus narrower limits per model pattern (``claude-opus-*``)."""
+
+    models: dict[str, LimitValues] = Field(default_factory=dict)
+
+
+class SessionCaps(_Model):
+    """Caps on one agent session (a conversation the gateway identifies; see docs/limits.md)."""
+
+    max_turns: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_usd: float | None = Field(None, gt=0)
+    max_tool_rounds: int | None = Field(None, ge=1)
+    idle_minutes: float = Field(60.0, gt=0, le=10080)
+
+
 class RolePolicy(_Model):
     call_model: bool = True
     models: list[str] = Field(default_factory=lambda: ["*"])
     max_tokens: int | None = Field(None, ge=1)
+    default_max_tokens: int = Field(4096, ge=1)
     max_tokens_action: Literal["clamp", "reject"] = "clamp"
     stream: bool = True
     tools: list[str] = Field(default_factory=lambda: ["*"])
     api_keys: bool = True
     admin: bool = False
     read_audit: bool = False
+    limits: LimitSet | None = None      # per caller (the SSO user, or the key's owner)
+    session: SessionCaps | None = None
 
 
 DEFAULT_ROLES: dict[str, RolePolicy] = {
@@ -197,6 +244,36 @@ DEFAULT_ROLES: dict[str, RolePolicy] = {
     "analyst": RolePolicy(tools=[], max_tokens=4096),
     "service": RolePolicy(),
 }
+
+
+class PriceEntry(_Model):
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_write_5m: float | None = Field(None, ge=0)
+    cache_write_1h: float | None = Field(None, ge=0)
+    cache_read: float | None = Field(None, ge=0)
+
+
+class RedisDown(_Model):
+    rate_limits: Literal["local", "deny"] = "local"
+    local_share: float = Field(0.5, gt=0, le=1)
+
+
+class LimitsSettings(_Model):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    backend: Literal["auto", "memory", "redis"] = "auto"
+    global_: LimitSet = Field(default_factory=LimitSet, alias="global")
+    workspaces: dict[str, LimitSet] = Field(default_factory=dict)
+    prices: dict[str, PriceEntry] = Field(default_factory=dict)
+    unknown_model: Literal["deny", "allow"] = "deny"
+    unknown_model_price: PriceEntry = PriceEntry(input=15.0, output=75.0)
+    lease_seconds: float = Field(120.0, ge=1, le=3600)
+    reconcile_seconds: float = Field(60.0, ge=1)
+    redis_prefix: str = Field("wg:", min_length=1, max_length=32)
+    redis_timeout_seconds: float = Field(0.5, gt=0, le=10)
+    redis_down: RedisDown = RedisDown()
+    image_tokens: int = Field(1600, ge=1)
+    pdf_page_tokens: int = Field(4600, ge=1)
 
 
 class LoggingSettings(_Model):
@@ -214,6 +291,7 @@ class Settings(_Model):
     roles: dict[str, RolePolicy] = Field(default_factory=dict)
     workspace_roles: dict[str, dict[str, RolePolicy]] = Field(default_factory=dict)
     model_aliases: dict[str, str] = Field(default_factory=dict)
+    limits: LimitsSettings = LimitsSettings()
     guards: dict[str, dict[str, Any]] = Field(default_factory=dict)
     logging: LoggingSettings = LoggingSettings()
 

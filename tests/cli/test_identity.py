@@ -30,7 +30,7 @@ def wg(tmp_path, db_url):
 def test_bootstrap_workflow(wg):
     r = wg("keys", "list", check=False)
     assert r.returncode == 2 and "wardgate db upgrade" in r.stderr  # unmigrated: refused, clearly
-    assert "revision 0001" in wg("db", "upgrade").stdout
+    assert "revision 0002" in wg("db", "upgrade").stdout
     wg("workspaces", "create", "eng", "--name", "Engineering")
     user = json.loads(wg("users", "create", "--workspace", "eng", "--name", "alice", "--role", "developer", "--json").stdout)
     created = json.loads(wg("keys", "create", "--workspace", "eng", "--role", "developer", "--owner", user["id"],

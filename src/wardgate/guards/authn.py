@@ -54,7 +54,7 @@ class AuthnGuard(Guard):
         if self.config.mode != "enforce" or self.config.fail_open:
             raise ConfigError("guards.authn: authentication is always enforced (mode must be "
                               "'enforce' and fail_open false); the gateway is never open")
-        self.identity = services
+        self.identity = getattr(services, "identity", services)
         self.rotation_age = settings.identity.rotation_age_days * 86400 if settings is not None else 90 * 86400
         self._static: list[tuple[Principal, bytes]] = []
         if settings is None:
@@ -114,7 +114,7 @@ class AuthnGuard(Guard):
         if rec.replaced_by is not None:
             flow.decide(self.name, "authn.rotated_key", "flag", f"key {rec.id} was rotated; grace period")
         return Principal(id=rec.id, kind="key", workspace=rec.workspace, role=rec.role, owner=rec.owner,
-                         allowed_models=rec.allowed_models, scopes=rec.scopes), "ok"
+                         allowed_models=rec.allowed_models, scopes=rec.scopes, limits=rec.limits or None), "ok"
 
     async def _sso(self, token: str) -> tuple[Principal | None, str]:
         oidc = self.identity.oidc if self.identity is not None else {}

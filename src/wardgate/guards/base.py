@@ -74,6 +74,10 @@ class Guard:
         stream with an in-band ``error`` event."""
         return event
 
+    async def on_finish(self, flow: Flow) -> None:
+        """Always called once the request is over, whatever happened (answered, refused by a
+        later guard, upstream error, client gone): release what ``on_request`` took."""
+
     async def on_response(self, flow: Flow) -> Deny | None:
         """After the whole response. JSON: ``flow.response`` is the parsed body (change it
         with ``flow.replace_response``); a Deny replaces the answer with an error. Streams:

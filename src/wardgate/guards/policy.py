@@ -3,7 +3,8 @@
 Per role (``roles:`` in the config, over the built-in admin/auditor/developer/analyst/service;
 ``workspace_roles.<workspace>.<role>`` overrides a role for one workspace):
 whether it may call the model at all, which models (with ``model_aliases`` resolved, and a
-key's own ``allowed_models`` on top), the largest ``max_tokens`` (clamp or reject), whether
+key's own ``allowed_models`` on top), the largest ``max_tokens`` (clamp or reject; the
+role's ``default_max_tokens`` is injected when the client sends none), whether
 streaming is allowed, which tools, and whether API keys are accepted (some roles must use SSO).
 The authenticated identity overwrites any client-supplied ``metadata.user_id``.
 """
@@ -60,6 +61,10 @@ class PolicyGuard(Guard):
                 body["model"] = resolved
                 flow.mark_body_changed()
         mt = body.get("max_tokens")
+        if mt is None and flow.route == "messages":  # the upstream always gets a max_tokens
+            mt = body["max_tokens"] = min(policy.default_max_tokens, policy.max_tokens or policy.default_max_tokens)
+            flow.mark_body_changed()
+            flow.decide(self.name, "policy.max_tokens_injected", "rewrite", f"default {mt}")
         if policy.max_tokens is not None and isinstance(mt, int) and mt > policy.max_tokens:
             if policy.max_tokens_action == "reject":
                 return Deny(InvalidField(f"max_tokens: at most {policy.max_tokens} for your role",

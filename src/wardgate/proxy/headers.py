@@ -48,10 +48,14 @@ def upstream_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]
     return pairs
 
 
-def downstream_headers(upstream: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+def downstream_headers(upstream: Iterable[tuple[str, str]], own_limits: bool = False) -> list[tuple[bytes, bytes]]:
+    """``own_limits``: the gateway sends the caller's own ``anthropic-ratelimit-*`` headers, so
+    the upstream's (which describe the organisation's shared key) are dropped."""
     out = []
     for k, v in upstream:
         name = k.lower()
+        if own_limits and name.startswith("anthropic-ratelimit-"):
+            continue
         if name in _PASS_BACK or name.startswith("anthropic-"):
             out.append((name.encode("latin-1"), v.encode("latin-1")))
     return out

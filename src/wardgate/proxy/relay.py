@@ -66,7 +66,7 @@ async def handle(gw: "Gateway", route: str, scope: dict, receive, send) -> None:
         if not any(d.action in ("deny", "error") for d in flow.decisions):
             flow.decide("gateway", err.code, "error")
         flow.finished = True  # the answer is decided: a disconnect now must not cancel the send
-        await send_error(send, err, flow.request_id)
+        await send_error(send, err, flow.request_id, flow.response_headers)
     except asyncio.CancelledError:
         if not flow.disconnected:
             raise
@@ -86,6 +86,12 @@ async def handle(gw: "Gateway", route: str, scope: dict, receive, send) -> None:
     finally:
         if watcher is not None:
             watcher.cancel()
+        if gw.chain.finishes:  # release what guards reserved; runs on even if this task is cancelled
+            done = asyncio.ensure_future(gw.chain.run_finish(flow))
+            try:
+                await asyncio.shield(done)
+            except asyncio.CancelledError:
+                pass
         gw.metrics.in_flight.dec()
         _record(gw, flow, status)
 
@@ -111,7 +117,7 @@ def _meta_headers(flow: Flow, now: float) -> list[tuple[bytes, bytes]]:
     overhead_ms = max(0.0, (now - flow.started - flow.upstream_seconds) * 1000)
     flow.state["overhead_ms"] = overhead_ms
     return [(b"wardgate-request-id", flow.request_id.encode()),
-            (b"wardgate-overhead-ms", f"{overhead_ms:.3f}".encode())]
+            (b"wardgate-overhead-ms", f"{overhead_ms:.3f}".encode()), *flow.response_headers]
 
 
 async def _forward(gw: "Gateway", flow: Flow, raw_headers, send) -> int:
@@ -133,7 +139,7 @@ async def _forward(gw: "Gateway", flow: Flow, raw_headers, send) -> int:
             if err is not None:
                 raise err
             data = flow.downstream_body()
-        headers = downstream_headers(resp.headers.items())
+        headers = downstream_headers(resp.headers.items(), own_limits="limits.ticket" in flow.state)
         headers.append((b"content-length", str(len(data)).encode()))
         headers += _meta_headers(flow, time.perf_counter())
         flow.finished = True
@@ -145,7 +151,7 @@ async def _forward(gw: "Gateway", flow: Flow, raw_headers, send) -> int:
 
 
 async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send) -> int:
-    headers = downstream_headers(resp.headers.items())
+    headers = downstream_headers(resp.headers.items(), own_limits="limits.ticket" in flow.state)
     headers.append((b"cache-control", b"no-cache"))
     headers += _meta_headers(flow, time.perf_counter())
     flow.response_started = True

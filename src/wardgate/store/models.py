@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Workspace", "User", "ApiKey", "AdminEvent"]
+__all__ = ["Base", "Workspace", "User", "ApiKey", "AdminEvent", "UsageRecord"]
 
 
 class Base(DeclarativeBase):
@@ -68,3 +68,29 @@ class AdminEvent(Base):
     workspace_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     target: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class UsageRecord(Base):
+    """The spend ledger of record: one row per request that reached the upstream. Costs are
+    integer nano-dollars; ``day`` is the UTC date (``YYYY-MM-DD``) for reports."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (Index("ix_usage_key_at", "key_id", "at"), Index("ix_usage_user_at", "user_id", "at"),
+                      Index("ix_usage_ws_at", "workspace_id", "at"), Index("ix_usage_at", "at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(40), unique=True)
+    at: Mapped[float] = mapped_column(Float)
+    day: Mapped[str] = mapped_column(String(10))
+    key_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    workspace_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model: Mapped[str] = mapped_column(String(128))
+    session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    input_tokens: Mapped[int] = mapped_column(BigInteger)
+    output_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_write_tokens: Mapped[int] = mapped_column(BigInteger)
+    cache_read_tokens: Mapped[int] = mapped_column(BigInteger)
+    cost_nano: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer)
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    partial: Mapped[bool] = mapped_column(Boolean)

@@ -1,0 +1,99 @@
+"""RedisLimitStore: the limit store shared by every replica.
+
+Each operation is one call of one Lua script (``limits.lua``), so a check-and-update is
+atomic across replicas, and all time (refills, periods, leases) is Redis server time: replica
+clocks do not matter. Connection problems raise ``StoreDown``; the caller decides (budgets
+fail closed, rate limits may fall back to a local share).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from wardgate.limits.store import Admission, Bucket, Quota, SettleItem, Settled, StoreDown
+
+__all__ = ["RedisLimitStore"]
+
+_SCRIPT = resources.files("wardgate.limits").joinpath("limits.lua").read_text(encoding="utf-8")
+
+
+def _check(c: Bucket | Quota) -> dict:
+    if isinstance(c, Bucket):
+        return {"t": "b", "k": c.key, "cap": c.capacity, "amt": c.amount, "per": c.per}
+    d = {"t": "q", "k": c.key, "lim": c.limit, "amt": c.amount, "p": c.period, "idle": c.idle}
+    if c.ledger is not None:
+        d["led"] = True
+    return d
+
+
+def _list(v) -> list:
+    return v if isinstance(v, list) else []  # Lua encodes an empty table as {}
+
+
+class RedisLimitStore:
+    def __init__(self, url: str, prefix: str = "wg:", timeout: float = 0.5) -> None:
+        self.prefix = prefix
+        self.client = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                        retry_on_timeout=False, health_check_interval=0)
+        self._script = self.client.register_script(_SCRIPT)
+
+    async def _run(self, op: str, payload: dict):
+        try:
+            raw = await self._script(args=[op, self.prefix, orjson.dumps(payload)])
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise StoreDown(type(exc).__name__) from exc
+        return orjson.loads(raw)  # any other RedisError is a bug: the guard fails closed
+
+    async def admit(self, lease: str, checks: list[Bucket | Quota], lease_seconds: float,
+                    init: dict[int, int] | None = None) -> Admission:
+        payload: dict = {"lease": lease, "ttl": lease_seconds, "checks": [_check(c) for c in checks]}
+        if init:
+            payload["init"] = {str(i): v for i, v in init.items()}
+        r = await self._run("admit", payload)
+        keys = _list(r.get("keys"))
+        if "need" in r:
+            return Admission(False, r["now"], [], [], keys, need_ledger=[(int(i), float(s)) for i, s in r["need"]])
+        return Admission(bool(r["ok"]), r["now"], _list(r.get("rem")), _list(r.get("resets")), keys,
+                         int(r.get("failed", -1)), float(r.get("retry", 0.0)))
+
+    async def settle(self, lease: str, items: list[SettleItem]) -> list[Settled]:
+        payload = {"lease": lease, "items": [
+            {"t": "b" if it.kind == "bucket" else "q", "k": it.key, "rsv": it.reserved, "act": it.actual,
+             "cap": it.capacity, "per": it.per} for it in items]}
+        return [Settled(k, int(b), int(a)) for k, b, a in _list(await self._run("settle", payload))]
+
+    async def renew(self, lease: str, keys: list[str], lease_seconds: float) -> None:
+        await self._run("renew", {"lease": lease, "keys": keys, "ttl": lease_seconds})
+
+    async def raise_used(self, key: str, used: int, expire_at: float) -> None:
+        await self._run("raise", {"k": key, "used": used})
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.client.ping())
+        except (RedisError, OSError):
+            return False
+
+    async def scan_ledger_keys(self) -> list[str]:
+        """Budget and per-day counters present in Redis (for reconciliation at start)."""
+        out = []
+        try:
+            async for raw in self.client.scan_iter(match=self.prefix + "q:L|*", count=500):
+                k = raw.decode()
+                if not k.endswith((":r", ":e")):
+                    out.append(k[len(self.prefix) + 2:])
+        except (RedisError, OSError) as exc:
+            raise StoreDown(type(exc).__name__) from exc
+        return out
+
+    async def close(self) -> None:
+        try:
+            await self.client.aclose()
+        except (RedisError, OSError):
+            pass

@@ -1,0 +1,430 @@
+"""Limits: the engine behind the ``limits`` guard.
+
+    admit  → plan the checks (plan.py) → one atomic admit on the store (reserving the worst
+             case) → on refusal, the clearest error for the first limit that failed
+    settle → the real usage (JSON ``usage``, or a stream's last ``message_start``/
+             ``message_delta``) turned into tokens and nano-dollars; reservations released;
+             a ledger row queued; alerts for budget thresholds crossed
+
+Background tasks: the ledger writer (batched inserts), lease renewal for requests still
+running (a stream may outlive ``lease_seconds``), and reconciliation of Redis counters from
+the ledger (at start, then every ``reconcile_seconds``; counters only ever move up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from wardgate.errors import BudgetExceeded, LimitsUnavailable, PermissionDenied, RateLimited, SessionCapReached
+from wardgate.errors import WardgateError
+from wardgate.flow import Flow
+from wardgate.limits.estimate import Calibrator, InputEstimate, cache_ttl, estimate_input
+from wardgate.limits.plan import (SESSION_HEADER, Check, Plan, build_checks, parse_ledger_key, scopes_for,
+                                  session_checks, session_id, tool_rounds)
+from wardgate.limits.price import Price, PriceTable, format_usd, usd
+from wardgate.limits.store import (NEVER, Admission, Bucket, MemoryLimitStore, Quota, SettleItem, StoreDown)
+from wardgate.limits.usage import Usage, merge_usage, usage_from_message
+from wardgate.settings import Settings
+from wardgate.store.db import Database, StoreUnavailable
+from wardgate.store.models import AdminEvent
+from wardgate.store.usage import UsageRepo
+
+__all__ = ["Limits", "Ticket"]
+
+log = logging.getLogger("wardgate.limits")
+
+
+@dataclass(slots=True)
+class Ticket:
+    """One admitted request: what it reserved, and what it used so far."""
+    lease: str
+    plan: Plan
+    keys: list[str]
+    store: Any
+    model: str
+    price: Price
+    estimate: InputEstimate
+    max_tokens: int
+    session: str | None
+    usage: Usage | None = None
+    settled: bool = False
+
+
+def _iso(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Limits:
+    def __init__(self, settings: Settings, db: Database, *, metrics: Any = None, secret: bytes | None = None,
+                 store: Any = None, clock=time.time) -> None:
+        self.settings = settings
+        self.cfg = cfg = settings.limits
+        self.metrics = metrics
+        self.clock = clock
+        self.prices = PriceTable({k: v.model_dump(exclude_none=True) for k, v in cfg.prices.items()})
+        self.unknown_price = PriceTable.fallback(cfg.unknown_model_price.input, cfg.unknown_model_price.output)
+        self.calibrator = Calibrator()
+        if store is None:
+            store = self._default_store(settings)
+        self.store = store
+        self.shared = not isinstance(store, MemoryLimitStore)
+        self.fallback = MemoryLimitStore(clock=clock)
+        self.usage = UsageRepo(db)
+        self.db = db
+        self.secret = hmac.new(secret or os.urandom(32), b"wardgate-session-id", hashlib.sha256).digest()
+        self._rows: list[dict[str, Any]] = []
+        self._events: list[AdminEvent] = []
+        self._active: dict[str, Ticket] = {}
+        self._down = False
+        self._tasks: list[asyncio.Task] = []
+
+    @staticmethod
+    def _default_store(settings: Settings):
+        backend = settings.limits.backend
+        if backend == "auto":
+            backend = "redis" if settings.redis.url else "memory"
+        if backend == "memory":
+            return MemoryLimitStore()
+        if not settings.redis.url:
+            from wardgate.errors import ConfigError
+            raise ConfigError("limits.backend: redis needs redis.url")
+        from wardgate.limits.redis_store import RedisLimitStore
+        return RedisLimitStore(settings.redis.url, settings.limits.redis_prefix,
+                               settings.limits.redis_timeout_seconds)
+
+    # ---- admission
+    async def admit(self, flow: Flow) -> WardgateError | None:
+        body, p = flow.body, flow.principal
+        if body is None or p is None:
+            return None
+        policy = self.settings.policy_for(p.workspace, p.role)
+        if policy is None:
+            return None
+        model = body.get("model") if isinstance(body.get("model"), str) else ""
+        price = self.prices.lookup(model)
+        if price is None:
+            if self.cfg.unknown_model == "deny":
+                return PermissionDenied(f"Model {model[:100]} has no price in this gateway, so its spend "
+                                        "cannot be limited; ask an admin to add it to limits.prices.",
+                                        code="limits.unknown_model")
+            price = replace(self.unknown_price, model=model)
+        est = estimate_input(body, image_tokens=self.cfg.image_tokens, pdf_page_tokens=self.cfg.pdf_page_tokens)
+        max_tokens = body.get("max_tokens") if isinstance(body.get("max_tokens"), int) else policy.default_max_tokens
+        worst = price.worst_case(est.bound, max_tokens, cache_ttl(body))
+        estimate = est.scaled(self.calibrator.factor(model))
+        plan = build_checks(scopes_for(p, policy, self.settings), model, estimate=estimate, bound=est.bound,
+                            max_tokens=max_tokens, worst_cost=worst)
+        sid = None
+        if policy.session is not None:
+            caps = policy.session
+            presented = flow.headers.get(SESSION_HEADER)
+            sid = session_id(self.secret, p.owner or p.id, body, presented)
+            if sid is None:
+                return PermissionDenied(f"The {SESSION_HEADER} header does not hold a session this gateway "
+                                        "issued to you; send back the value from a previous response, or none.",
+                                        code="session.invalid")
+            flow.response_headers.append((SESSION_HEADER.encode(), sid.encode()))
+            if caps.max_tool_rounds is not None and tool_rounds(body) > caps.max_tool_rounds:
+                self.alert("session-cap-reached", p.workspace, sid, cap="max_tool_rounds",
+                           limit=caps.max_tool_rounds, principal=p.id)
+                return self._count(SessionCapReached(
+                    f"Session {sid} reached its cap of {caps.max_tool_rounds} consecutive tool-use round trips; "
+                    "the agent loop was stopped for review. Start a new conversation to continue.",
+                    code="session.tool_rounds"), "tool_rounds")
+            session_checks(plan, caps, sid, bound=est.bound, max_tokens=max_tokens, worst_cost=worst)
+        flow.state["limits.session"] = sid
+        if not plan.checks:
+            return None
+        ticket = Ticket(flow.request_id, plan, [], self.store, model, price, est, max_tokens, sid)
+        try:
+            adm = await self._admit(ticket, plan)
+        except StoreDown:
+            adm = await self._admit_fallback(ticket, plan)
+            if isinstance(adm, WardgateError):
+                return adm
+        except StoreUnavailable:
+            return LimitsUnavailable()
+        if not adm.ok:
+            return self._refusal(ticket.plan, adm, worst, flow, max_tokens, model[:100])
+        ticket.keys = adm.keys
+        self._active[ticket.lease] = ticket
+        flow.state["limits.ticket"] = ticket
+        flow.response_headers.extend(self._headers(ticket.plan, adm))
+        return None
+
+    async def _admit(self, ticket: Ticket, plan: Plan) -> Admission:
+        counters = [c.counter for c in plan.checks]
+        adm = await ticket.store.admit(ticket.lease, counters, self.cfg.lease_seconds)
+        if adm.need_ledger:  # first sight of a spend counter: seed it from the ledger of record
+            init = {}
+            for i, since in adm.need_ledger:
+                led = counters[i].ledger
+                init[i] = await self.usage.total(led.scope, led.id, led.model, led.measure, since)
+            adm = await ticket.store.admit(ticket.lease, counters, self.cfg.lease_seconds, init)
+        if self._down and ticket.store is self.store:
+            self._down = False
+            log.warning("limits store is back", extra={"store": "redis"})
+        return adm
+
+    async def _admit_fallback(self, ticket: Ticket, plan: Plan) -> Admission | WardgateError:
+        self._count_error("admit")
+        if not self._down:
+            self._down = True
+            self.alert("limits-store-down", None, None, budgets="deny",
+                       rate_limits=self.cfg.redis_down.rate_limits)
+        if plan.needs_shared_state or self.cfg.redis_down.rate_limits == "deny":
+            return LimitsUnavailable()
+        share = self.cfg.redis_down.local_share
+        local = Plan([replace(c, counter=_scaled(c.counter, share)) for c in plan.checks])
+        if self.metrics is not None:
+            self.metrics.limits_fallback.inc()
+        ticket.store = self.fallback
+        ticket.plan = local
+        return await self._admit(ticket, local)
+
+    def _count(self, err: WardgateError, what: str) -> WardgateError:
+        if self.metrics is not None:
+            self.metrics.limits_denied.labels(what).inc()
+        return err
+
+    def _count_error(self, op: str) -> None:
+        if self.metrics is not None:
+            self.metrics.limits_store_errors.labels(op).inc()
+
+    def _refusal(self, plan: Plan, adm: Admission, worst: int, flow: Flow, max_tokens: int,
+                 model: str) -> WardgateError:
+        c = plan.checks[adm.failed]
+        left = adm.remaining[adm.failed] + c.counter.amount  # what was left before this request
+        never = adm.retry_after == NEVER
+        retry = None if never else max(1.0, math.ceil(adm.retry_after))
+        who = c.scope.label
+        if c.what == "budget":
+            msg = (f"Budget exceeded for {who}: {format_usd(max(0, int(left)))} of {format_usd(c.limit)} left "
+                   f"this {c.period} (resets {_iso(adm.resets[adm.failed])}); this request could cost up to "
+                   f"{format_usd(worst)} (its input plus max_tokens={max_tokens} of output at {model}'s prices). "
+                   "Lower max_tokens, or wait for the reset.")
+            err: WardgateError = BudgetExceeded(msg, retry_after=retry)
+            err.extra_headers.append((b"x-should-retry", b"false"))
+        elif c.what in ("turns", "session_tokens", "session_usd"):
+            cap = {"turns": f"{c.limit} turns", "session_tokens": f"{c.limit} tokens",
+                   "session_usd": format_usd(c.limit)}[c.what]
+            self.alert("session-cap-reached", flow.principal.workspace if flow.principal else None,
+                       c.scope.id, cap=c.what, limit=c.limit, principal=flow.principal.id if flow.principal else None)
+            err = SessionCapReached(f"Session {c.scope.id} reached its cap of {cap}; the agent loop was stopped "
+                                    "for review. Start a new conversation to continue.", code=f"session.{c.what}")
+        else:
+            unit = {"rpm": "requests per minute", "tpm": "tokens per minute", "tpd": "tokens per day",
+                    "concurrent": "concurrent requests"}[c.what]
+            if never:
+                msg = (f"This request needs up to {c.counter.amount} tokens (estimated input plus max_tokens), "
+                       f"more than the limit of {c.limit} {unit} for {who}; lower max_tokens.")
+            else:
+                msg = (f"Rate limit of {c.limit} {unit} reached for {who}; "
+                       f"{max(0, int(left))} left, retry in {int(retry or 1)} s.")
+            err = RateLimited(msg, code=f"rate.{c.what}", retry_after=retry)
+            if never:
+                err.extra_headers.append((b"x-should-retry", b"false"))
+        err.extra_headers.extend(self._headers(plan, adm))
+        return self._count(err, c.what)
+
+    @staticmethod
+    def _headers(plan: Plan, adm: Admission) -> list[tuple[bytes, bytes]]:
+        """The tightest limit of each kind, as the Anthropic API names them (and budgets)."""
+        out: list[tuple[bytes, bytes]] = []
+        for what, name in (("rpm", b"requests"), ("tpm", b"tokens"), ("budget", b"budget")):
+            best = None
+            for i, c in enumerate(plan.checks):
+                if c.what == what and i < len(adm.remaining):
+                    left = adm.remaining[i] + (c.counter.amount if what != "rpm" else 0)
+                    if best is None or left < best[0]:
+                        best = (left, c.limit, adm.resets[i])
+            if best is None:
+                continue
+            left, limit, reset = best
+            if what == "budget":
+                out += [(b"wardgate-budget-limit-usd", f"{usd(limit):.6f}".encode()),
+                        (b"wardgate-budget-remaining-usd", f"{max(0.0, usd(left)):.6f}".encode()),
+                        (b"wardgate-budget-reset", _iso(reset).encode())]
+            else:
+                out += [(b"anthropic-ratelimit-" + name + b"-limit", str(limit).encode()),
+                        (b"anthropic-ratelimit-" + name + b"-remaining", str(max(0, math.floor(left))).encode()),
+                        (b"anthropic-ratelimit-" + name + b"-reset", _iso(reset).encode())]
+        return out
+
+    # ---- usage as the response goes by
+    @staticmethod
+    def observe_event(flow: Flow, event) -> None:
+        ticket = flow.state.get("limits.ticket")
+        if ticket is None or event.event not in ("message_start", "message_delta"):
+            return
+        doc = event.json
+        if not isinstance(doc, dict):
+            return
+        u = doc.get("message", {}).get("usage") if event.event == "message_start" else doc.get("usage")
+        if isinstance(u, dict):
+            ticket.usage = merge_usage(ticket.usage or Usage(), u)
+
+    @staticmethod
+    def observe_response(flow: Flow) -> None:
+        ticket = flow.state.get("limits.ticket")
+        if ticket is not None and flow.upstream_status == 200:
+            ticket.usage = usage_from_message(flow.response) or ticket.usage
+
+    # ---- settlement
+    async def settle(self, flow: Flow) -> None:
+        ticket: Ticket | None = flow.state.get("limits.ticket")
+        if ticket is None or ticket.settled:
+            return
+        ticket.settled = True
+        self._active.pop(ticket.lease, None)
+        u = ticket.usage or Usage()
+        cost = ticket.price.cost(u)
+        answered = flow.upstream_status == 200
+        items = []
+        for c, key in zip(ticket.plan.checks, ticket.keys):
+            actual = {"tokens": u.total, "cost": cost, "one": 1 if answered else 0, "zero": 0,
+                      "none": c.counter.amount}[c.settle]
+            if isinstance(c.counter, Bucket):
+                if c.settle == "none":
+                    continue  # a request counts against requests-per-minute whatever happened
+                items.append(SettleItem("bucket", key, c.counter.amount, actual, c.counter.capacity, c.counter.per))
+            else:
+                items.append(SettleItem("quota", key, c.counter.amount, actual))
+        try:
+            settled = await ticket.store.settle(ticket.lease, items)
+        except StoreDown:
+            self._count_error("settle")  # the ledger still has it; reconciliation catches the counter up
+            settled = []
+        self._alerts_for(ticket, settled, flow)
+        if flow.upstream_status is not None:
+            self._record(flow, ticket, u, cost)
+            if u.input_tokens and ticket.usage is not None and answered:
+                self.calibrator.observe(ticket.model, ticket.estimate,
+                                        u.input_tokens + u.cache_write_tokens + u.cache_read_tokens)
+
+    def _alerts_for(self, ticket: Ticket, settled, flow: Flow) -> None:
+        by_key = {s.key: s for s in settled}
+        for c, key in zip(ticket.plan.checks, ticket.keys):
+            s = by_key.get(key)
+            if s is None or c.what != "budget":
+                continue
+            for thr in (*c.alert_at, 1.0):
+                mark = thr * c.limit
+                if s.used_before < mark <= s.used_after:
+                    kind = "budget-exhausted" if thr == 1.0 else "budget-threshold-crossed"
+                    self.alert(kind, flow.principal.workspace if flow.principal else None, c.scope.id,
+                               scope=c.scope.kind, model=c.scope.model, threshold=thr, period=c.period,
+                               spent_usd=round(usd(s.used_after), 6), limit_usd=round(usd(c.limit), 6))
+
+    def _record(self, flow: Flow, ticket: Ticket, u: Usage, cost: int) -> None:
+        p = flow.principal
+        now = self.clock()
+        self._rows.append({
+            "request_id": flow.request_id, "at": now,
+            "day": dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y-%m-%d"),
+            "key_id": p.id if p and p.kind == "key" else None,
+            "user_id": (p.owner or p.id) if p else None, "workspace_id": p.workspace if p else None,
+            "model": ticket.model[:128], "session_id": ticket.session,
+            "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
+            "cache_write_tokens": u.cache_write_tokens, "cache_read_tokens": u.cache_read_tokens,
+            "cost_nano": cost, "attempts": flow.upstream_attempts, "status": flow.upstream_status,
+            "partial": flow.disconnected or not flow.finished or flow.upstream_status != 200,
+        })
+        if self.metrics is not None and cost:
+            self.metrics.spend.labels(ticket.model[:64]).inc(usd(cost))
+            for kind, n in (("input", u.input_tokens), ("output", u.output_tokens),
+                            ("cache_write", u.cache_write_tokens), ("cache_read", u.cache_read_tokens)):
+                if n:
+                    self.metrics.tokens.labels(kind).inc(n)
+
+    def alert(self, kind: str, workspace: str | None, target: str | None, **detail: Any) -> None:
+        """An alert event: a warning log line, a metric, and a row in the admin event log."""
+        log.warning("alert", extra={"alert": kind, "target": target})
+        if self.metrics is not None:
+            self.metrics.alerts.labels(kind).inc()
+        self._events.append(AdminEvent(at=self.clock(), actor="wardgate", action=kind, workspace_id=workspace,
+                                       target=(target or "")[:64] or None, detail=detail))
+
+    # ---- background work
+    async def flush(self) -> None:
+        rows, self._rows = self._rows, []
+        events, self._events = self._events, []
+        try:
+            await self.usage.insert_many(rows)
+        except StoreUnavailable:
+            self._count_error("ledger")
+            self._rows[:0] = rows[-100_000:]  # kept for the next try (bounded)
+        if events:
+            try:
+                async with self.db.sessions() as s, s.begin():
+                    s.add_all(events)
+            except Exception as exc:  # noqa: BLE001 - alerts are also in logs and metrics
+                log.error("alert events not stored", extra={"error": type(exc).__name__})
+
+    async def renew(self) -> None:
+        for t in list(self._active.values()):
+            quota_keys = [k for c, k in zip(t.plan.checks, t.keys) if isinstance(c.counter, Quota)]
+            try:
+                await t.store.renew(t.lease, quota_keys, self.cfg.lease_seconds)
+            except StoreDown:
+                self._count_error("renew")
+
+    async def reconcile(self) -> int:
+        """Raise Redis spend counters to the ledger's totals where they are behind."""
+        if not self.shared or not hasattr(self.store, "scan_ledger_keys"):
+            return 0
+        await self.flush()
+        raised = 0
+        for name in await self.store.scan_ledger_keys():
+            parsed = parse_ledger_key(name)
+            if parsed is None:
+                continue
+            led, _, since = parsed
+            total = await self.usage.total(led.scope, led.id, led.model, led.measure, since)
+            await self.store.raise_used(name, total, 0)
+            raised += 1
+        return raised
+
+    async def start(self) -> None:
+        with contextlib.suppress(StoreDown, StoreUnavailable):
+            await self.reconcile()
+        self._tasks = [asyncio.ensure_future(self._every(0.5, self.flush)),
+                       asyncio.ensure_future(self._every(self.cfg.lease_seconds / 3, self.renew)),
+                       asyncio.ensure_future(self._every(self.cfg.reconcile_seconds, self.reconcile))]
+
+    async def _every(self, seconds: float, fn) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await fn()
+            except (StoreDown, StoreUnavailable):
+                self._count_error(fn.__name__)
+            except Exception as exc:  # noqa: BLE001 - a background task must not die
+                log.error("limits background task failed", extra={"task": fn.__name__, "error": type(exc).__name__})
+
+    async def close(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        self._tasks = []
+        with contextlib.suppress(Exception):
+            await self.flush()
+        await self.store.close()
+
+
+def _scaled(counter: Bucket | Quota, share: float) -> Bucket | Quota:
+    if isinstance(counter, Bucket):
+        return replace(counter, capacity=max(1, int(counter.capacity * share)))
+    return replace(counter, limit=max(1, int(counter.limit * share)))

@@ -1,0 +1,24 @@
+from wardgate.limits.usage import Usage, merge_usage, usage_from_message
+
+
+def test_message_usage_with_ttl_split():
+    u = usage_from_message({"usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 7,
+                                      "cache_creation_input_tokens": 30,
+                                      "cache_creation": {"ephemeral_5m_input_tokens": 10,
+                                                         "ephemeral_1h_input_tokens": 20}}})
+    assert u == Usage(10, 5, 10, 20, 7)
+    assert u.total == 10 + 5 + 30 + 7
+
+
+def test_stream_deltas_are_cumulative_not_added():
+    u = merge_usage(Usage(), {"input_tokens": 100, "output_tokens": 1, "cache_creation_input_tokens": 4})
+    u = merge_usage(u, {"output_tokens": 30})
+    u = merge_usage(u, {"output_tokens": 75})
+    assert u == Usage(100, 75, 4, 0, 0)
+    # a final message_delta that repeats input counts replaces them
+    assert merge_usage(u, {"input_tokens": 100, "output_tokens": 80}).input_tokens == 100
+
+
+def test_garbage_is_ignored():
+    assert usage_from_message({"usage": "x"}) is None
+    assert merge_usage(Usage(1, 2), {"output_tokens": -5, "input_tokens": True}) == Usage(1, 2)
