@@ -158,3 +158,38 @@ async def test_wrong_method_and_bugs_are_anthropic_shaped(env, monkeypatch):
     r = await client.get("/admin/v1/users", headers=auth(k["admin"]))
     assert r.status_code == 500 and r.json() == {"type": "error", "error": {"type": "api_error",
                                                                             "message": "Internal gateway error."}}
+
+
+async def test_key_limits_are_set_through_the_api_and_enforced(env):
+    client, k = env
+    h = auth(k["admin"])
+    r = await client.post("/admin/v1/keys", json={"role": "developer", "limits": {"rpm": 2, "budget_usd": 5}},
+                          headers=h)
+    assert r.status_code == 201 and r.json()["limits"] == {"rpm": 2, "budget_usd": 5.0}
+    new_key, key_id = r.json()["key"], r.json()["id"]
+    for expected in (200, 200, 429):
+        assert (await client.post("/v1/messages", json=message_body(), headers=auth(new_key))).status_code == expected
+    r = await client.put(f"/admin/v1/keys/{key_id}/limits", json={"rpm": 0}, headers=h)
+    assert r.status_code == 400  # validated
+    r = await client.put(f"/admin/v1/keys/{key_id}/limits", json={"tpm": 100000}, headers=h)
+    assert r.status_code == 200 and r.json()["limits"] == {"tpm": 100000}
+    r = await client.put(f"/admin/v1/keys/{k['other_dev_id']}/limits", json={"rpm": 1}, headers=h)
+    assert r.status_code == 404  # another workspace's key
+
+
+async def test_usage_report_through_the_api(env):
+    client, k = env
+    for who in ("dev", "dev", "other_dev"):
+        assert (await client.post("/v1/messages", json=message_body(), headers=auth(k[who]))).status_code == 200
+    await client.app.limits.flush()
+    r = await client.get("/admin/v1/usage?by=key,model", headers=auth(k["root_admin"]))
+    assert r.status_code == 200
+    rows = {row["key"]: row for row in r.json()["data"]}
+    assert rows[k["dev_id"]]["requests"] == 2 and rows[k["other_dev_id"]]["requests"] == 1
+    assert rows[k["dev_id"]]["cost_usd"] > 0 and rows[k["dev_id"]]["model"] == "claude-sonnet-5-5"
+    r = await client.get("/admin/v1/usage?by=key", headers=auth(k["auditor"]))  # eng only
+    assert [row["key"] for row in r.json()["data"]] == [k["dev_id"]]
+    r = await client.get("/admin/v1/usage?by=user&top=1", headers=auth(k["root_admin"]))
+    assert len(r.json()["data"]) == 1
+    assert (await client.get("/admin/v1/usage?by=password", headers=auth(k["root_admin"]))).status_code == 400
+    assert (await client.get("/admin/v1/usage", headers=auth(k["dev"]))).status_code == 403

@@ -66,3 +66,39 @@ def test_keys_create_needs_the_pepper(tmp_path):
     r = subprocess.run([sys.executable, "-m", "wardgate", "keys", "create", "--workspace", "x", "--role", "developer",
                         "--config", str(cfg)], env=env, capture_output=True, text=True)
     assert r.returncode == 2 and "WARDGATE_KEY_PEPPER" in r.stderr
+
+
+def test_key_limits_and_usage_report(wg, db_url):
+    import asyncio
+    import time
+
+    from wardgate.store.db import Database
+    from wardgate.store.usage import UsageRepo
+
+    wg("db", "upgrade")
+    wg("workspaces", "create", "eng")
+    created = json.loads(wg("keys", "create", "--workspace", "eng", "--role", "developer", "--rpm", "60",
+                            "--tpm", "100000", "--budget-usd", "25", "--budget-period", "month", "--json").stdout)
+    assert created["limits"] == {"rpm": 60, "tpm": 100000, "budget_usd": 25.0}
+    r = wg("keys", "set-limits", created["id"], "--budget-usd", "-1", check=False)
+    assert r.returncode == 1 and "--budget-usd" in r.stderr
+    shown = json.loads(wg("keys", "set-limits", created["id"], "--concurrent", "4", "--json").stdout)
+    assert shown["limits"] == {"concurrent": 4}
+
+    async def seed():
+        db = Database(db_url)
+        now = time.time()
+        day = time.strftime("%Y-%m-%d", time.gmtime(now))
+        await UsageRepo(db).insert_many([
+            {"request_id": f"r{i}", "at": now, "day": day, "key_id": created["id"], "user_id": "u1",
+             "workspace_id": "eng", "model": "claude-sonnet-5-5", "session_id": None, "input_tokens": 10,
+             "output_tokens": 20, "cache_write_tokens": 0, "cache_read_tokens": 0, "cost_nano": 1_500_000_000,
+             "attempts": 1, "status": 200, "partial": False} for i in range(2)])
+        await db.close()
+    asyncio.run(seed())
+    report = json.loads(wg("usage", "--by", "key,day", "--json").stdout)
+    [row] = report["data"]
+    assert row["key"] == created["id"] and row["requests"] == 2 and row["cost_usd"] == 3.0
+    text = wg("usage", "--by", "workspace").stdout
+    assert "eng" in text and "3.0" in text
+    assert wg("usage", "--by", "nonsense", check=False).returncode == 2

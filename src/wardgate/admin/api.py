@@ -9,7 +9,9 @@ and sort fields come from allowlists. Errors use the Anthropic shape.
 
 from __future__ import annotations
 
+import argparse
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -21,9 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from wardgate import __version__
-from wardgate.errors import BadRequest, MethodNotAllowed, NotFound, PermissionDenied, WardgateError
+from wardgate.cli.usage import parse_day
+from wardgate.errors import BadRequest, InvalidField, MethodNotAllowed, NotFound, PermissionDenied, WardgateError
 from wardgate.flow import Flow, Principal
+from wardgate.settings import LimitValues
 from wardgate.store.repo import IdentityRepo, key_view, user_view, workspace_view
+from wardgate.store.usage import GROUPS, UsageRepo
 
 if TYPE_CHECKING:
     from wardgate.app import Gateway
@@ -63,6 +68,7 @@ class KeyIn(_In):
     allowed_models: list[Annotated[str, Field(max_length=100)]] | None = Field(None, max_length=64)
     expires_in_days: float | None = Field(None, gt=0, le=3650)
     workspace: str | None = None
+    limits: LimitValues | None = None
 
 
 class RotateIn(_In):
@@ -238,8 +244,41 @@ def build_admin(gw: "Gateway"):
             plaintext, key = await r.create_key(
                 target_ws(p, body.workspace), body.role, owner=body.owner, environment=body.environment,
                 description=body.description, scopes=body.scopes, allowed_models=body.allowed_models,
-                expires_in=body.expires_in_days * 86400 if body.expires_in_days else None)
+                expires_in=body.expires_in_days * 86400 if body.expires_in_days else None,
+                limits=body.limits.model_dump(exclude_defaults=True) if body.limits else None)
         return key_view(key) | {"key": plaintext}
+
+    @app.put(prefix + "/keys/{key_id}/limits")
+    async def set_key_limits(key_id: str, body: LimitValues, p: Principal = Depends(admin)) -> dict[str, Any]:
+        async with repo_for(p) as r:
+            key = await r.set_key_limits(key_id, body.model_dump(exclude_defaults=True), scope(p))
+        keys_changed()
+        return key_view(key)
+
+    # ---- usage (the spend ledger)
+    @app.get(prefix + "/usage")
+    async def usage(p: Principal = Depends(reader),
+                    by: str = Query("workspace,user", max_length=100,
+                                    description="comma-separated: " + ", ".join(GROUPS)),
+                    since: str | None = Query(None, description="UTC day YYYY-MM-DD (default: 30 days ago)"),
+                    until: str | None = Query(None, description="UTC day YYYY-MM-DD, not included"),
+                    workspace: str | None = Query(None, max_length=64), key: str | None = Query(None, max_length=40),
+                    user: str | None = Query(None, max_length=64),
+                    top: int | None = Query(None, ge=1, le=10_000)) -> dict[str, Any]:
+        groups = [g.strip() for g in by.split(",") if g.strip()]
+        if any(g not in GROUPS for g in groups):
+            raise InvalidField(f"by: groupings are {', '.join(GROUPS)}")
+        try:
+            start = parse_day(since) if since else time.time() - 30 * 86400
+            end = parse_day(until)
+        except argparse.ArgumentTypeError as exc:
+            raise InvalidField(f"since/until: {exc}") from None
+        ws = scope(p)
+        if ws is not None:
+            workspace = ws  # workspace admins and auditors see their own workspace only
+        rows = await UsageRepo(gw.identity.db).report(groups, since=start, until=end, workspace=workspace,
+                                                          key=key, user=user, top=top)
+        return {"since": start, "until": end, "by": groups, "data": rows}
 
     @app.get(prefix + "/keys/{key_id}")
     async def get_key(key_id: str, p: Principal = Depends(admin)) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from wardgate.errors import ConfigError, WardgateError
+from wardgate.errors import ConfigError, InvalidField, WardgateError
 from wardgate.identity.service import pepper_from_env
 from wardgate.settings import load_settings
 from wardgate.store.db import Database
@@ -64,6 +64,10 @@ def add_parsers(sub, config_default: str | None) -> None:
     p.add_argument("--models", help="comma-separated allowed models (patterns like claude-haiku-*)")
     p.add_argument("--scopes", help="comma-separated scopes")
     p.add_argument("--expires-in-days", type=float)
+    _limit_args(p)
+    p = with_config(ksub.add_parser("set-limits", help="replace a key's own limits (none given: no limits)"))
+    p.add_argument("id")
+    _limit_args(p)
     p = with_config(ksub.add_parser("list", help="list keys"))
     p.add_argument("--workspace")
     p.add_argument("--state", choices=["active", "rotating", "revoked", "expired"])
@@ -74,6 +78,31 @@ def add_parsers(sub, config_default: str | None) -> None:
     p.add_argument("--grace-hours", type=float, help="default: identity.default_grace_hours (24)")
     p = with_config(ksub.add_parser("revoke", help="revoke a key now"))
     p.add_argument("id")
+
+
+def _limit_args(p) -> None:
+    p.add_argument("--rpm", type=int, help="requests per minute")
+    p.add_argument("--tpm", type=int, help="input + output tokens per minute")
+    p.add_argument("--tpd", type=int, help="tokens per UTC day")
+    p.add_argument("--concurrent", type=int, help="requests in flight at once")
+    p.add_argument("--budget-usd", type=float, help="dollar budget per period")
+    p.add_argument("--budget-period", choices=["day", "week", "month"], help="budget reset period (month)")
+    p.add_argument("--alert-at", help="comma-separated budget fractions that raise an alert (0.8)")
+
+
+def _limits_from(args) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    from wardgate.settings import LimitValues
+    raw: dict[str, Any] = {k: getattr(args, k) for k in ("rpm", "tpm", "tpd", "concurrent", "budget_usd",
+                                                          "budget_period") if getattr(args, k) is not None}
+    if args.alert_at:
+        raw["alert_at"] = [float(x) for x in args.alert_at.split(",") if x.strip()]
+    try:
+        return LimitValues.model_validate(raw).model_dump(exclude_defaults=True)
+    except ValidationError as exc:
+        err = exc.errors(include_input=False)[0]
+        raise InvalidField(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
 
 
 def _table(rows: list[dict[str, Any]], cols: list[str]) -> str:
@@ -157,8 +186,12 @@ async def _run(args, command: str, sub: str, settings, db: Database, pepper: byt
                 plaintext, key = await repo.create_key(
                     args.workspace, args.role, owner=args.owner, environment=args.env, description=args.description,
                     scopes=_split(args.scopes) or [], allowed_models=_split(args.models),
-                    expires_in=args.expires_in_days * 86400 if args.expires_in_days else None)
+                    expires_in=args.expires_in_days * 86400 if args.expires_in_days else None,
+                    limits=_limits_from(args))
                 _show_new(args, plaintext, key_view(key, rotation_age_days=age))
+            elif sub == "set-limits":
+                _print(args, key_view(await repo.set_key_limits(args.id, _limits_from(args)), rotation_age_days=age),
+                       [])
             elif sub == "list":
                 rows = [key_view(k, rotation_age_days=age) for k in await repo.list_keys(args.workspace, args.state)]
                 _print(args, rows, ["id", "workspace", "hint", "role", "environment", "state", "stale", "owner",

@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     from wardgate.cli.identity import add_parsers
 
     add_parsers(sub, os.environ.get("WARDGATE_CONFIG"))
+    from wardgate.cli import usage
+
+    usage.add_parser(sub, os.environ.get("WARDGATE_CONFIG"))
     return p
 
 
@@ -92,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             return _config_check(args.file)
         if args.command == "static-key":
             return _static_key(args.id)
+        if args.command == "usage":
+            from wardgate.cli import usage
+
+            return usage.run(args)
         from wardgate.cli import identity
 
         done = identity.run(args)

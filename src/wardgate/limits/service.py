@@ -143,9 +143,10 @@ class Limits:
                     code="session.tool_rounds"), "tool_rounds")
             session_checks(plan, caps, sid, bound=est.bound, max_tokens=max_tokens, worst_cost=worst)
         flow.state["limits.session"] = sid
-        if not plan.checks:
-            return None
         ticket = Ticket(flow.request_id, plan, [], self.store, model, price, est, max_tokens, sid)
+        if not plan.checks:  # no limits apply: nothing to reserve, but usage is still recorded
+            flow.state["limits.ticket"] = ticket
+            return None
         try:
             adm = await self._admit(ticket, plan)
         except StoreDown:
@@ -301,7 +302,7 @@ class Limits:
             else:
                 items.append(SettleItem("quota", key, c.counter.amount, actual))
         try:
-            settled = await ticket.store.settle(ticket.lease, items)
+            settled = await ticket.store.settle(ticket.lease, items) if items else []
         except StoreDown:
             self._count_error("settle")  # the ledger still has it; reconciliation catches the counter up
             settled = []

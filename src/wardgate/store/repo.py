@@ -190,6 +190,16 @@ class IdentityRepo:
         await self._commit()
         return plaintext, new
 
+    async def set_key_limits(self, key_id: str, limits: dict[str, Any], workspace: str | None = None) -> ApiKey:
+        """Replace a key's own limits (validated by the caller as ``LimitValues``)."""
+        key = await self.key(key_id, workspace)
+        before = dict(key.limits or {})
+        key.limits = dict(limits)
+        self._event("key-limits-changed", key.workspace_id, key.id, before={"limits": before},
+                    after={"limits": key.limits})
+        await self._commit()
+        return key
+
     async def revoke_key(self, key_id: str, workspace: str | None = None) -> ApiKey:
         key = await self.key(key_id, workspace)
         if key.revoked_at is None:

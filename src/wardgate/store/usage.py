@@ -88,8 +88,7 @@ class UsageRepo:
             raise StoreUnavailable() from exc
         out = []
         for r in rows:
-            d = {k: (int(v) if k != "day" and isinstance(v, (int, float)) and k not in GROUPS else v)
-                 for k, v in r.items()}
-            d["cost_usd"] = round(int(r["cost_nano"]) / 1e9, 6)
+            d = {k: (v if k in GROUPS else int(v)) for k, v in r.items()}  # PostgreSQL sums are Decimal
+            d["cost_usd"] = round(d["cost_nano"] / 1e9, 6)
             out.append(d)
         return out
