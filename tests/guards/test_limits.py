@@ -229,3 +229,70 @@ async def test_budget_threshold_alert_is_recorded(make_client):
         kinds = [e.action for e in (await s.execute(select(AdminEvent))).scalars()]
     assert "budget-threshold-crossed" in kinds
     assert b'wardgate_alerts_total{kind="budget-threshold-crossed"} 1.0' in c.app.metrics.render()
+
+
+DOWN = {"redis__url": "redis://127.0.0.1:1/0", "limits__redis_timeout_seconds": 0.2}
+
+
+async def test_redis_down_rate_limits_fall_back_to_a_local_share(make_client):
+    c = make_client(**DOWN, **{SERVICE: {"limits": {"rpm": 4}}})
+    codes = [(await c.post("/v1/messages", json=message_body())).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]  # half of 4 on this replica while Redis is down
+    metrics = c.app.metrics.render()
+    assert b"wardgate_limits_fallback_total 3.0" in metrics
+    assert b'wardgate_alerts_total{kind="limits-store-down"} 1.0' in metrics  # once per outage
+
+
+async def test_redis_down_budgets_fail_closed(make_client):
+    c = make_client(**DOWN, **{SERVICE: {"limits": {"rpm": 4, "budget_usd": 10}}})
+    r = await c.post("/v1/messages", json=message_body())
+    assert r.status_code == 503 and r.headers["wardgate-error-code"] == "limits.unavailable"
+    assert "not forwarded" in r.json()["error"]["message"]
+    c2 = make_client(**DOWN, limits__redis_down={"rate_limits": "deny"}, **{SERVICE: {"limits": {"rpm": 4}}})
+    assert (await c2.post("/v1/messages", json=message_body())).status_code == 503
+
+
+async def test_shared_redis_backend_in_process(make_client, redis_url):
+    import uuid
+    c = make_client(redis__url=redis_url, limits__redis_prefix=f"wgtest:{uuid.uuid4().hex[:8]}:",
+                    **{SERVICE: {"limits": {"rpm": 2}}})
+    codes = [(await c.post("/v1/messages", json=message_body())).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+async def test_a_stream_cut_short_is_billed_from_the_last_usage_seen(make_client, sim):
+    c = make_client(migrate=True, upstream__retries__max=0, **{SERVICE: {"limits": {"budget_usd": 10}}})
+    sim.state.faults.append("drop")  # the upstream connection dies after a few events
+    async with c.stream("POST", "/v1/messages", json=message_body(stream=True)) as r:
+        raw = b"".join([chunk async for chunk in r.aiter_bytes()])
+    assert b"event: error" in raw and b"message_start" in raw
+    start = orjson.loads(next(line for line in raw.split(b"\n") if b'"message_start"' in line)[6:])
+    await c.app.limits.flush()
+    from sqlalchemy import select
+    from wardgate.store.models import UsageRecord
+    async with c.app.identity.db.sessions() as s:
+        rec = (await s.execute(select(UsageRecord))).scalar_one()
+    assert rec.partial and rec.input_tokens == start["message"]["usage"]["input_tokens"]
+    assert rec.output_tokens == start["message"]["usage"]["output_tokens"]
+    assert rec.cost_nano > 0
+
+
+async def test_running_requests_renew_their_leases(make_client, sim):
+    store = MemoryLimitStore(clock=lambda: 1_790_000_000.0)
+    c = make_client(build_app(make_settings(sim.url, None, roles={"service": {"limits": {"concurrent": 1}}},
+                                            limits={"lease_seconds": 5}),
+                              api_key=UPSTREAM_KEY, pepper=PEPPER, limit_store=store))
+    sim.state.latency_ms = 300
+    import asyncio
+    task = asyncio.ensure_future(c.post("/v1/messages", json=message_body()))
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if c.app.limits._active:
+            break
+    [ticket] = c.app.limits._active.values()
+    [(key, q)] = [(k, q) for k, q in store._quotas.items() if k.startswith("cc|")]
+    store.clock = lambda: 1_790_000_004.0
+    await c.app.limits.renew()
+    assert q.leases[ticket.lease][1] == 1_790_000_009.0
+    assert (await task).status_code == 200
+    assert not c.app.limits._active and not q.leases

@@ -36,7 +36,7 @@ class LimitsGuard(Guard):
         return Deny(err, err.message[:300])
 
     async def on_response_event(self, flow: Flow, event: SSEEvent) -> SSEEvent | Deny | None:
-        if self.limits is not None and event.event in ("message_start", "message_delta"):
+        if self.limits is not None and event.event in ("message_start", "message_delta", "message_stop"):
             self.limits.observe_event(flow, event)
         return event
 

@@ -57,6 +57,7 @@ class Ticket:
     max_tokens: int
     session: str | None
     usage: Usage | None = None
+    complete: bool = False   # the whole answer was seen (a stream's message_stop, a JSON body)
     settled: bool = False
 
 
@@ -266,7 +267,12 @@ class Limits:
     @staticmethod
     def observe_event(flow: Flow, event) -> None:
         ticket = flow.state.get("limits.ticket")
-        if ticket is None or event.event not in ("message_start", "message_delta"):
+        if ticket is None:
+            return
+        if event.event == "message_stop":
+            ticket.complete = True
+            return
+        if event.event not in ("message_start", "message_delta"):
             return
         doc = event.json
         if not isinstance(doc, dict):
@@ -280,6 +286,7 @@ class Limits:
         ticket = flow.state.get("limits.ticket")
         if ticket is not None and flow.upstream_status == 200:
             ticket.usage = usage_from_message(flow.response) or ticket.usage
+            ticket.complete = ticket.usage is not None
 
     # ---- settlement
     async def settle(self, flow: Flow) -> None:
@@ -339,7 +346,7 @@ class Limits:
             "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
             "cache_write_tokens": u.cache_write_tokens, "cache_read_tokens": u.cache_read_tokens,
             "cost_nano": cost, "attempts": flow.upstream_attempts, "status": flow.upstream_status,
-            "partial": flow.disconnected or not flow.finished or flow.upstream_status != 200,
+            "partial": not ticket.complete,
         })
         if self.metrics is not None and cost:
             self.metrics.spend.labels(ticket.model[:64]).inc(usd(cost))
