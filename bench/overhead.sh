@@ -5,6 +5,14 @@
 #   bench/overhead.sh                      # direct + wardgate + the peers that are installed
 #   PEERS="" bench/overhead.sh             # direct + wardgate only
 #   DURATION=10 REPEATS=2 bench/overhead.sh   # harness knobs pass through (see its run_all.sh)
+#   WG_VARIANT=bare|accounting|limits bench/overhead.sh   # which Wardgate (default: accounting)
+#
+# Variants: `bare` is the foundation's chain (authn, shape, policy; the limits guard off);
+# `accounting` is the default install (the limits guard on, no limits configured: usage read
+# from every response and written to the spend ledger); `limits` adds limits and budgets on
+# the Redis backend at every scope (key rpm+tpm+budget, user rpm+budget, workspace budget,
+# global rpm+concurrency: 8 counters checked and reserved in one Lua script per request), set
+# high enough never to refuse.
 #
 # Reports json and stream at concurrency 1/16/64: req/s, p50/p90/p99, added p50 vs direct,
 # time to first token, gateway CPU per request and peak RSS. Results are copied to
@@ -30,6 +38,20 @@ if [ -z "${PEERS+x}" ]; then
 fi
 
 PORT="${WARDGATE_BENCH_PORT:-18200}"
+WG_VARIANT="${WG_VARIANT:-accounting}"
+KEY_FLAGS=""
+VARIANT_ENV=""
+case "$WG_VARIANT" in
+  bare) VARIANT_ENV="WARDGATE_GUARDS__LIMITS__MODE=off" ;;
+  accounting) ;;
+  limits)
+    KEY_FLAGS="--rpm 100000000 --tpm 1000000000000 --budget-usd 1000000 --budget-period month"
+    VARIANT_ENV="WARDGATE_REDIS__URL=redis://127.0.0.1:6379/0 WARDGATE_LIMITS__REDIS_PREFIX=wgbench:$$: \
+WARDGATE_ROLES__DEVELOPER__LIMITS__RPM=100000000 WARDGATE_ROLES__DEVELOPER__LIMITS__BUDGET_USD=1000000 \
+WARDGATE_LIMITS__WORKSPACES__BENCH__BUDGET_USD=1000000 WARDGATE_LIMITS__GLOBAL__RPM=100000000 \
+WARDGATE_LIMITS__GLOBAL__CONCURRENT=100000" ;;
+  *) echo "WG_VARIANT: bare, accounting or limits" >&2; exit 2 ;;
+esac
 # A real virtual key (workspace bench, role developer) in a fresh database: the benchmark runs the
 # identity path callers use (checksum, cached key look-up, policy), not a static key.
 DATA="$(mktemp -d /tmp/wardgate-bench-data.XXXXXX)"
@@ -38,13 +60,14 @@ wg() { WARDGATE_KEY_PEPPER="$PEPPER" WARDGATE_DATA_DIR="$DATA" WG_BENCH_GATEWAY_
        "$ROOT/.venv/bin/wardgate" "$@" --config "$ROOT/bench/wardgate.bench.yaml"; }
 wg db upgrade >/dev/null
 wg workspaces create bench >/dev/null
-KEY="$(wg keys create --workspace bench --role developer --description benchmark --json |
+# shellcheck disable=SC2086
+KEY="$(wg keys create --workspace bench --role developer --description benchmark $KEY_FLAGS --json |
        "$ROOT/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["key"])')"
-export GATEWAY_CMD="cd '$ROOT' && WG_BENCH_UPSTREAM_KEY=sk-ant-bench WG_BENCH_GATEWAY_KEY=unused \
+export GATEWAY_CMD="cd '$ROOT' && $VARIANT_ENV WG_BENCH_UPSTREAM_KEY=sk-ant-bench WG_BENCH_GATEWAY_KEY=unused \
 WARDGATE_KEY_PEPPER=$PEPPER WARDGATE_UPSTREAM__BASE_URL=\"\$MOCK_URL\" WARDGATE_DATA_DIR='$DATA' \
 exec .venv/bin/wardgate serve --config bench/wardgate.bench.yaml --port $PORT"
 export GATEWAY_URL="http://127.0.0.1:$PORT" GATEWAY_KEY="$KEY"
-export GATEWAY_DESC="wardgate $("$ROOT/.venv/bin/wardgate" --version | cut -d' ' -f2): uvicorn+uvloop+httptools, aiohttp client, virtual key, chain authn+shape+policy, JSON access log on"
+export GATEWAY_DESC="wardgate $("$ROOT/.venv/bin/wardgate" --version | cut -d' ' -f2): uvicorn+uvloop+httptools, aiohttp client, virtual key, variant $WG_VARIANT, JSON access log on"
 export GATEWAY_VERSION_CMD="'$ROOT/.venv/bin/python' -c 'import wardgate,uvicorn,aiohttp;print(\"wardgate\",wardgate.__version__,\"uvicorn\",uvicorn.__version__,\"aiohttp\",aiohttp.__version__)'"
 export OUT_DIR="${OUT_DIR:-/tmp/wardgate-bench}"
 
@@ -52,5 +75,6 @@ export OUT_DIR="${OUT_DIR:-/tmp/wardgate-bench}"
 "$HARNESS/run_all.sh" direct custom $PEERS
 latest="$(ls -t "$OUT_DIR"/results-*.md | head -n 1)"
 mkdir -p "$ROOT/bench/results"
-sed 's/| custom |/| wardgate |/g; s/^  custom /  wardgate /' "$latest" > "$ROOT/bench/results/$(basename "$latest")"
-echo "report: $ROOT/bench/results/$(basename "$latest")"
+name="$(basename "$latest" .md)-$WG_VARIANT.md"
+sed "s/| custom |/| wardgate-$WG_VARIANT |/g; s/^  custom /  wardgate-$WG_VARIANT /" "$latest" > "$ROOT/bench/results/$name"
+echo "report: $ROOT/bench/results/$name"

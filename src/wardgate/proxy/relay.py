@@ -113,6 +113,11 @@ def _watch_disconnect(receive, flow: Flow, task: asyncio.Task | None) -> asyncio
     return fut
 
 
+def _own_limits(flow: Flow) -> bool:
+    """The gateway sends the caller's own anthropic-ratelimit-* headers (the limits guard)."""
+    return any(k.startswith(b"anthropic-ratelimit-") for k, _ in flow.response_headers)
+
+
 def _meta_headers(flow: Flow, now: float) -> list[tuple[bytes, bytes]]:
     overhead_ms = max(0.0, (now - flow.started - flow.upstream_seconds) * 1000)
     flow.state["overhead_ms"] = overhead_ms
@@ -139,7 +144,7 @@ async def _forward(gw: "Gateway", flow: Flow, raw_headers, send) -> int:
             if err is not None:
                 raise err
             data = flow.downstream_body()
-        headers = downstream_headers(resp.headers.items(), own_limits="limits.ticket" in flow.state)
+        headers = downstream_headers(resp.headers.items(), own_limits=_own_limits(flow))
         headers.append((b"content-length", str(len(data)).encode()))
         headers += _meta_headers(flow, time.perf_counter())
         flow.finished = True
@@ -151,7 +156,7 @@ async def _forward(gw: "Gateway", flow: Flow, raw_headers, send) -> int:
 
 
 async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send) -> int:
-    headers = downstream_headers(resp.headers.items(), own_limits="limits.ticket" in flow.state)
+    headers = downstream_headers(resp.headers.items(), own_limits=_own_limits(flow))
     headers.append((b"cache-control", b"no-cache"))
     headers += _meta_headers(flow, time.perf_counter())
     flow.response_started = True
