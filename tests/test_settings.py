@@ -61,3 +61,12 @@ def test_bad_yaml_and_missing_file(tmp_path):
 def test_env_typo_is_an_error():
     with pytest.raises(ConfigError, match="WARDGATE_SEVER__PORT"):
         load_settings(None, environ={"WARDGATE_SEVER__PORT": "1"})
+
+
+def test_yaml_words_on_off_are_not_booleans_for_guard_modes(tmp_path):
+    from wardgate.guards import build_guards
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("guards:\n  limits:\n    mode: off\n")
+    assert [g.mode for g in build_guards(load_settings(cfg, {}))][-1] == "off"
+    env = load_settings(None, {"WARDGATE_GUARDS__LIMITS__MODE": "off", "WARDGATE_SERVER__ACCESS_LOG": "false"})
+    assert env.guards["limits"]["mode"] == "off" and env.server.access_log is False

@@ -19,20 +19,19 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-import math
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from wardgate.errors import BudgetExceeded, LimitsUnavailable, PermissionDenied, RateLimited, SessionCapReached
-from wardgate.errors import WardgateError
+from wardgate.errors import LimitsUnavailable, PermissionDenied, SessionCapReached, WardgateError
 from wardgate.flow import Flow
 from wardgate.limits.estimate import Calibrator, InputEstimate, cache_ttl, estimate_input
-from wardgate.limits.plan import (SESSION_HEADER, Check, Plan, build_checks, parse_ledger_key, scopes_for,
+from wardgate.limits.plan import (SESSION_HEADER, Plan, build_checks, parse_ledger_key, scopes_for,
                                   session_checks, session_id, tool_rounds)
-from wardgate.limits.price import Price, PriceTable, format_usd, usd
-from wardgate.limits.store import (NEVER, Admission, Bucket, MemoryLimitStore, Quota, SettleItem, StoreDown)
+from wardgate.limits.price import Price, PriceTable, usd
+from wardgate.limits.refusal import limit_headers, refusal
+from wardgate.limits.store import Admission, Bucket, MemoryLimitStore, Quota, SettleItem, StoreDown
 from wardgate.limits.usage import Usage, merge_usage, usage_from_message
 from wardgate.settings import Settings
 from wardgate.store.db import Database, StoreUnavailable
@@ -61,10 +60,6 @@ class Ticket:
     settled: bool = False
 
 
-def _iso(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class Limits:
     def __init__(self, settings: Settings, db: Database, *, metrics: Any = None, secret: bytes | None = None,
                  store: Any = None, clock=time.time) -> None:
@@ -86,7 +81,9 @@ class Limits:
         self._rows: list[dict[str, Any]] = []
         self._events: list[AdminEvent] = []
         self._active: dict[str, Ticket] = {}
+        self._alerted: set[str] = set()
         self._down = False
+        self._retry_at = 0.0
         self._tasks: list[asyncio.Task] = []
 
     @staticmethod
@@ -136,8 +133,8 @@ class Limits:
                                         code="session.invalid")
             flow.response_headers.append((SESSION_HEADER.encode(), sid.encode()))
             if caps.max_tool_rounds is not None and tool_rounds(body) > caps.max_tool_rounds:
-                self.alert("session-cap-reached", p.workspace, sid, cap="max_tool_rounds",
-                           limit=caps.max_tool_rounds, principal=p.id)
+                self._session_alert(sid, p.workspace, cap="max_tool_rounds", limit=caps.max_tool_rounds,
+                                    principal=p.id)
                 return self._count(SessionCapReached(
                     f"Session {sid} reached its cap of {caps.max_tool_rounds} consecutive tool-use round trips; "
                     "the agent loop was stopped for review. Start a new conversation to continue.",
@@ -149,6 +146,8 @@ class Limits:
             flow.state["limits.ticket"] = ticket
             return None
         try:
+            if self._down and time.monotonic() < self._retry_at:
+                raise StoreDown("recently unreachable")  # do not wait on a dead Redis every request
             adm = await self._admit(ticket, plan)
         except StoreDown:
             adm = await self._admit_fallback(ticket, plan)
@@ -161,7 +160,7 @@ class Limits:
         ticket.keys = adm.keys
         self._active[ticket.lease] = ticket
         flow.state["limits.ticket"] = ticket
-        flow.response_headers.extend(self._headers(ticket.plan, adm))
+        flow.response_headers.extend(limit_headers(ticket.plan, adm))
         return None
 
     async def _admit(self, ticket: Ticket, plan: Plan) -> Admission:
@@ -180,6 +179,8 @@ class Limits:
 
     async def _admit_fallback(self, ticket: Ticket, plan: Plan) -> Admission | WardgateError:
         self._count_error("admit")
+        if time.monotonic() >= self._retry_at:
+            self._retry_at = time.monotonic() + 1.0  # try Redis again at most once a second
         if not self._down:
             self._down = True
             self.alert("limits-store-down", None, None, budgets="deny",
@@ -206,62 +207,20 @@ class Limits:
     def _refusal(self, plan: Plan, adm: Admission, worst: int, flow: Flow, max_tokens: int,
                  model: str) -> WardgateError:
         c = plan.checks[adm.failed]
-        left = adm.remaining[adm.failed] + c.counter.amount  # what was left before this request
-        never = adm.retry_after == NEVER
-        retry = None if never else max(1.0, math.ceil(adm.retry_after))
-        who = c.scope.label
-        if c.what == "budget":
-            msg = (f"Budget exceeded for {who}: {format_usd(max(0, int(left)))} of {format_usd(c.limit)} left "
-                   f"this {c.period} (resets {_iso(adm.resets[adm.failed])}); this request could cost up to "
-                   f"{format_usd(worst)} (its input plus max_tokens={max_tokens} of output at {model}'s prices). "
-                   "Lower max_tokens, or wait for the reset.")
-            err: WardgateError = BudgetExceeded(msg, retry_after=retry)
-            err.extra_headers.append((b"x-should-retry", b"false"))
-        elif c.what in ("turns", "session_tokens", "session_usd"):
-            cap = {"turns": f"{c.limit} turns", "session_tokens": f"{c.limit} tokens",
-                   "session_usd": format_usd(c.limit)}[c.what]
-            self.alert("session-cap-reached", flow.principal.workspace if flow.principal else None,
-                       c.scope.id, cap=c.what, limit=c.limit, principal=flow.principal.id if flow.principal else None)
-            err = SessionCapReached(f"Session {c.scope.id} reached its cap of {cap}; the agent loop was stopped "
-                                    "for review. Start a new conversation to continue.", code=f"session.{c.what}")
-        else:
-            unit = {"rpm": "requests per minute", "tpm": "tokens per minute", "tpd": "tokens per day",
-                    "concurrent": "concurrent requests"}[c.what]
-            if never:
-                msg = (f"This request needs up to {c.counter.amount} tokens (estimated input plus max_tokens), "
-                       f"more than the limit of {c.limit} {unit} for {who}; lower max_tokens.")
-            else:
-                msg = (f"Rate limit of {c.limit} {unit} reached for {who}; "
-                       f"{max(0, int(left))} left, retry in {int(retry or 1)} s.")
-            err = RateLimited(msg, code=f"rate.{c.what}", retry_after=retry)
-            if never:
-                err.extra_headers.append((b"x-should-retry", b"false"))
-        err.extra_headers.extend(self._headers(plan, adm))
-        return self._count(err, c.what)
+        if c.what in ("turns", "session_tokens", "session_usd"):
+            p = flow.principal
+            self._session_alert(c.scope.id, p.workspace if p else None, cap=c.what, limit=c.limit,
+                                principal=p.id if p else None)
+        return self._count(refusal(plan, adm, worst=worst, max_tokens=max_tokens, model=model), c.what)
 
-    @staticmethod
-    def _headers(plan: Plan, adm: Admission) -> list[tuple[bytes, bytes]]:
-        """The tightest limit of each kind, as the Anthropic API names them (and budgets)."""
-        out: list[tuple[bytes, bytes]] = []
-        for what, name in (("rpm", b"requests"), ("tpm", b"tokens"), ("budget", b"budget")):
-            best = None
-            for i, c in enumerate(plan.checks):
-                if c.what == what and i < len(adm.remaining):
-                    left = adm.remaining[i] + (c.counter.amount if what != "rpm" else 0)
-                    if best is None or left < best[0]:
-                        best = (left, c.limit, adm.resets[i])
-            if best is None:
-                continue
-            left, limit, reset = best
-            if what == "budget":
-                out += [(b"wardgate-budget-limit-usd", f"{usd(limit):.6f}".encode()),
-                        (b"wardgate-budget-remaining-usd", f"{max(0.0, usd(left)):.6f}".encode()),
-                        (b"wardgate-budget-reset", _iso(reset).encode())]
-            else:
-                out += [(b"anthropic-ratelimit-" + name + b"-limit", str(limit).encode()),
-                        (b"anthropic-ratelimit-" + name + b"-remaining", str(max(0, math.floor(left))).encode()),
-                        (b"anthropic-ratelimit-" + name + b"-reset", _iso(reset).encode())]
-        return out
+    def _session_alert(self, sid: str, workspace: str | None, **detail: Any) -> None:
+        """One alert per capped session, however often its agent retries."""
+        if sid in self._alerted:
+            return
+        if len(self._alerted) > 10_000:
+            self._alerted.clear()
+        self._alerted.add(sid)
+        self.alert("session-cap-reached", workspace, sid, **detail)
 
     # ---- usage as the response goes by
     @staticmethod
