@@ -70,3 +70,4 @@ def test_yaml_words_on_off_are_not_booleans_for_guard_modes(tmp_path):
     assert [g.mode for g in build_guards(load_settings(cfg, {}))][-1] == "off"
     env = load_settings(None, {"WARDGATE_GUARDS__LIMITS__MODE": "off", "WARDGATE_SERVER__ACCESS_LOG": "false"})
     assert env.guards["limits"]["mode"] == "off" and env.server.access_log is False
+    assert load_settings(None, {"WARDGATE_LIMITS__REDIS_PREFIX": "wgbench:1:"}).limits.redis_prefix == "wgbench:1:"

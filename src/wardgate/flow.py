@@ -60,6 +60,8 @@ class Flow:
     finished: bool = False
     state: dict[str, Any] = field(default_factory=dict)  # per-guard scratch space
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # added by guards
+    usage: Any = None            # wardgate.limits.usage.Usage the upstream reported (last seen)
+    answer_complete: bool = False  # the whole answer was seen: a JSON message, or message_stop
     _body_dirty: bool = False
     _response: Any = None
     _response_dirty: bool = False

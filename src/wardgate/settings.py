@@ -344,6 +344,8 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
             value = yaml.safe_load(raw) if raw else raw
         except yaml.YAMLError:
             value = raw
+        if isinstance(value, dict) and not raw.lstrip().startswith("{"):
+            value = raw  # "wg:" is a string here, not a one-key mapping (flow style {a: b} is)
         if isinstance(value, bool) and raw.strip().lower() not in ("true", "false"):
             value = raw  # YAML 1.1 reads on/off/yes/no as booleans; keep the word (e.g. mode=off)
         node = out

@@ -190,3 +190,21 @@ def test_quota_never_overspends(ops):
                 assert q.used + q.reserved <= limit
                 assert q.used == settled
     asyncio.run(run())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 50), st.lists(st.tuples(st.integers(1, 5), st.floats(0, 3)), max_size=80))
+def test_bucket_never_admits_more_than_capacity_plus_refill(capacity, steps):
+    """Requests per minute: over any run, admitted ≤ capacity + capacity × elapsed / 60."""
+    clock = Clock()
+    store = MemoryLimitStore(clock=clock)
+    start, admitted = clock.t, 0
+
+    async def run():
+        nonlocal admitted
+        for amount, wait in steps:
+            clock.t += wait
+            if (await store.admit("l", [Bucket("rpm", capacity, amount)], 60)).ok:
+                admitted += amount
+            assert admitted <= capacity + capacity * (clock.t - start) / 60 + 1e-9
+    asyncio.run(run())

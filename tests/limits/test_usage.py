@@ -22,3 +22,19 @@ def test_stream_deltas_are_cumulative_not_added():
 def test_garbage_is_ignored():
     assert usage_from_message({"usage": "x"}) is None
     assert merge_usage(Usage(1, 2), {"output_tokens": -5, "input_tokens": True}) == Usage(1, 2)
+
+
+def test_track_stream_reads_only_the_usage_events_from_raw_bytes():
+    from wardgate.limits.usage import track_stream
+    start = (b'event: message_start\ndata: {"type":"message_start","message":{"usage":'
+             b'{"input_tokens":12,"output_tokens":1,"cache_read_input_tokens":3}}}\n\n')
+    deltas = (b'event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"text":"usage"}}\n\n'
+              b'event: message_delta\r\ndata:{"type":"message_delta","usage":{"output_tokens":40}}\r\n\r\n')
+    u, stopped = track_stream(None, start)
+    assert u == Usage(12, 1, 0, 0, 3) and not stopped
+    u, stopped = track_stream(u, deltas)
+    assert u == Usage(12, 40, 0, 0, 3) and not stopped
+    u, stopped = track_stream(u, b'event: message_stop\ndata: {"type":"message_stop"}\n\n')
+    assert stopped and u.output_tokens == 40
+    assert track_stream(u, b'event: ping\ndata: {}\n\n') == (u, False)
+    assert track_stream(None, b'event: message_delta\ndata: {not json\n\n') == (None, False)

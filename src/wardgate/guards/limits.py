@@ -7,15 +7,15 @@ of them. Only ``/v1/messages`` is limited (``count_tokens`` and ``models`` are f
 
 - on_request: plan, estimate, reserve the worst case; refuse with 429 (``rate.*``,
   ``budget.exceeded``), 403 (``session.*``) or 503 (``limits.unavailable``).
-- on_response_event / on_response: read the usage the upstream reports.
-- on_finish: settle (actual tokens and cost; reservations released), ledger row, alerts.
+- on_finish: settle with the usage the relay read from the answer (``flow.usage``; it needs
+  no event hook, so streams still pass through as bytes), release reservations, queue the
+  ledger row, raise alerts.
 """
 
 from __future__ import annotations
 
 from wardgate.flow import Flow
 from wardgate.guards.base import Deny, Guard, GuardConfig
-from wardgate.upstream.sse import SSEEvent
 
 __all__ = ["LimitsGuard"]
 
@@ -34,16 +34,6 @@ class LimitsGuard(Guard):
         if err is None:
             return None
         return Deny(err, err.message[:300])
-
-    async def on_response_event(self, flow: Flow, event: SSEEvent) -> SSEEvent | Deny | None:
-        if self.limits is not None and event.event in ("message_start", "message_delta", "message_stop"):
-            self.limits.observe_event(flow, event)
-        return event
-
-    async def on_response(self, flow: Flow) -> Deny | None:
-        if self.limits is not None:
-            self.limits.observe_response(flow)
-        return None
 
     async def on_finish(self, flow: Flow) -> None:
         if self.limits is not None:

@@ -2,8 +2,9 @@
 
     admit  → plan the checks (plan.py) → one atomic admit on the store (reserving the worst
              case) → on refusal, the clearest error for the first limit that failed
-    settle → the real usage (JSON ``usage``, or a stream's last ``message_start``/
-             ``message_delta``) turned into tokens and nano-dollars; reservations released;
+    settle → the real usage (``flow.usage``: the relay reads it from the JSON ``usage``, or
+             from a stream's ``message_start`` and last ``message_delta``) turned into tokens and
+             nano-dollars; reservations released;
              a ledger row queued; alerts for budget thresholds crossed
 
 Background tasks: the ledger writer (batched inserts), lease renewal for requests still
@@ -32,7 +33,7 @@ from wardgate.limits.plan import (SESSION_HEADER, Plan, build_checks, parse_ledg
 from wardgate.limits.price import Price, PriceTable, usd
 from wardgate.limits.refusal import limit_headers, refusal
 from wardgate.limits.store import Admission, Bucket, MemoryLimitStore, Quota, SettleItem, StoreDown
-from wardgate.limits.usage import Usage, merge_usage, usage_from_message
+from wardgate.limits.usage import Usage
 from wardgate.settings import Settings
 from wardgate.store.db import Database, StoreUnavailable
 from wardgate.store.models import AdminEvent
@@ -55,8 +56,6 @@ class Ticket:
     estimate: InputEstimate
     max_tokens: int
     session: str | None
-    usage: Usage | None = None
-    complete: bool = False   # the whole answer was seen (a stream's message_stop, a JSON body)
     settled: bool = False
 
 
@@ -222,31 +221,6 @@ class Limits:
         self._alerted.add(sid)
         self.alert("session-cap-reached", workspace, sid, **detail)
 
-    # ---- usage as the response goes by
-    @staticmethod
-    def observe_event(flow: Flow, event) -> None:
-        ticket = flow.state.get("limits.ticket")
-        if ticket is None:
-            return
-        if event.event == "message_stop":
-            ticket.complete = True
-            return
-        if event.event not in ("message_start", "message_delta"):
-            return
-        doc = event.json
-        if not isinstance(doc, dict):
-            return
-        u = doc.get("message", {}).get("usage") if event.event == "message_start" else doc.get("usage")
-        if isinstance(u, dict):
-            ticket.usage = merge_usage(ticket.usage or Usage(), u)
-
-    @staticmethod
-    def observe_response(flow: Flow) -> None:
-        ticket = flow.state.get("limits.ticket")
-        if ticket is not None and flow.upstream_status == 200:
-            ticket.usage = usage_from_message(flow.response) or ticket.usage
-            ticket.complete = ticket.usage is not None
-
     # ---- settlement
     async def settle(self, flow: Flow) -> None:
         ticket: Ticket | None = flow.state.get("limits.ticket")
@@ -254,7 +228,7 @@ class Limits:
             return
         ticket.settled = True
         self._active.pop(ticket.lease, None)
-        u = ticket.usage or Usage()
+        u = flow.usage or Usage()  # read by the relay: the JSON usage, or a stream's last counts
         cost = ticket.price.cost(u)
         answered = flow.upstream_status == 200
         items = []
@@ -275,7 +249,7 @@ class Limits:
         self._alerts_for(ticket, settled, flow)
         if flow.upstream_status is not None:
             self._record(flow, ticket, u, cost)
-            if u.input_tokens and ticket.usage is not None and answered:
+            if u.input_tokens and flow.usage is not None and answered:
                 self.calibrator.observe(ticket.model, ticket.estimate,
                                         u.input_tokens + u.cache_write_tokens + u.cache_read_tokens)
 
@@ -305,7 +279,7 @@ class Limits:
             "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
             "cache_write_tokens": u.cache_write_tokens, "cache_read_tokens": u.cache_read_tokens,
             "cost_nano": cost, "attempts": flow.upstream_attempts, "status": flow.upstream_status,
-            "partial": not ticket.complete,
+            "partial": not flow.answer_complete,
         })
         if self.metrics is not None and cost:
             self.metrics.spend.labels(ticket.model[:64]).inc(usd(cost))

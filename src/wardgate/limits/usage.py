@@ -8,10 +8,12 @@ billed from the last usage seen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Usage", "usage_from_message", "merge_usage"]
+import orjson
+
+__all__ = ["Usage", "usage_from_message", "merge_usage", "track_stream"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,24 +43,67 @@ def merge_usage(prev: Usage, doc: Any) -> Usage:
     """``prev`` with the fields ``doc`` (an API ``usage`` object) carries replaced."""
     if not isinstance(doc, dict):
         return prev
-    out = prev
-    for field, name in (("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
-                        ("cache_read_input_tokens", "cache_read_tokens")):
-        v = _int(doc.get(field))
-        if v is not None:
-            out = replace(out, **{name: v})
+    inp, out, w5, w1, read = (prev.input_tokens, prev.output_tokens, prev.cache_write_5m_tokens,
+                              prev.cache_write_1h_tokens, prev.cache_read_tokens)
+    v = _int(doc.get("input_tokens"))
+    inp = inp if v is None else v
+    v = _int(doc.get("output_tokens"))
+    out = out if v is None else v
+    v = _int(doc.get("cache_read_input_tokens"))
+    read = read if v is None else v
     split = doc.get("cache_creation")
     if isinstance(split, dict):
-        out = replace(out, cache_write_5m_tokens=_int(split.get("ephemeral_5m_input_tokens")) or 0,
-                      cache_write_1h_tokens=_int(split.get("ephemeral_1h_input_tokens")) or 0)
+        w5 = _int(split.get("ephemeral_5m_input_tokens")) or 0
+        w1 = _int(split.get("ephemeral_1h_input_tokens")) or 0
     else:
         v = _int(doc.get("cache_creation_input_tokens"))
         if v is not None:  # no TTL split given: all of it at the 5-minute rate
-            out = replace(out, cache_write_5m_tokens=v, cache_write_1h_tokens=0)
-    return out
+            w5, w1 = v, 0
+    return Usage(inp, out, w5, w1, read)
 
 
 def usage_from_message(doc: Any) -> Usage | None:
     if isinstance(doc, dict) and isinstance(doc.get("usage"), dict):
         return merge_usage(Usage(), doc["usage"])
     return None
+
+
+_EVENT = b"event: message_"
+
+
+def _blocks_with_usage(data: bytes):
+    """(event name, data) of each ``message_start``/``message_delta``/``message_stop`` event in
+    ``data`` (whole SSE events, as the relay forwards them). A byte search skips every other
+    event (the text deltas) without parsing it."""
+    if _EVENT not in data:
+        return
+    for block in data.replace(b"\r\n", b"\n").split(b"\n\n"):
+        if _EVENT not in block:
+            continue
+        name, payload = None, []
+        for line in block.split(b"\n"):
+            if line.startswith(b"event:"):
+                name = line[6:].strip().decode("latin-1")
+            elif line.startswith(b"data:"):
+                payload.append(line[6:] if line[5:6] == b" " else line[5:])
+        if name in ("message_start", "message_delta", "message_stop"):
+            yield name, b"\n".join(payload)
+
+
+def track_stream(prev: Usage | None, data: bytes) -> tuple[Usage | None, bool]:
+    """Fold the usage events in ``data`` into ``prev``; also says whether ``message_stop`` came."""
+    stopped = False
+    for name, payload in _blocks_with_usage(data):
+        if name == "message_stop":
+            stopped = True
+            continue
+        try:
+            doc = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(doc, dict):
+            continue
+        u = doc.get("message", {}).get("usage") if name == "message_start" else doc.get("usage")
+        if isinstance(u, dict):
+            prev = merge_usage(prev or Usage(), u)
+    return prev, stopped

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from wardgate.errors import UpstreamError, WardgateError
 from wardgate.flow import Flow
+from wardgate.limits.usage import track_stream, usage_from_message
 from wardgate.proxy.headers import client_address, downstream_headers, upstream_headers
 from wardgate.proxy.intake import ClientDisconnected, check_content_type, check_fields, parse_json, read_body
 from wardgate.proxy.respond import send_error, sse_error_event
@@ -139,6 +140,9 @@ async def _forward(gw: "Gateway", flow: Flow, raw_headers, send) -> int:
         data = await resp.read()
         flow.upstream_seconds = time.perf_counter() - t0
         flow.response_body = data
+        if resp.status == 200 and flow.route == "messages":
+            flow.usage = usage_from_message(flow.response)  # parsed once, shared with response hooks
+            flow.answer_complete = flow.usage is not None
         if resp.status == 200 and flow.route == "messages" and gw.chain.inspects_responses:
             err = await gw.chain.run_response(flow)
             if err is not None:
@@ -169,6 +173,8 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
             if parser is not None:
                 out = []
                 for event in parser.feed(chunk):
+                    if event.event in _USAGE_EVENTS:
+                        _track(flow, event.raw)
                     result = await chain.run_response_event(flow, event)
                     if isinstance(result, WardgateError):
                         await _end_with_error(flow, send, result)
@@ -183,6 +189,8 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
                     data, held = buf, b""
                 else:
                     data, held = buf[:cut], buf[cut:]
+                if data:
+                    _track(flow, data)
             if data:
                 await send({"type": "http.response.body", "body": data, "more_body": True})
     except UpstreamError as err:
@@ -193,10 +201,14 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
     # An unterminated last event is relayed as it came when bytes pass through; with event
     # hooks it is dropped (no SSE client dispatches it, and no guard has seen it).
     tail = held
+    if parser is None and tail:
+        _track(flow, tail)
     if parser is not None:
         last, _ = parser.close()
         out = []
         for event in last:
+            if event.event in _USAGE_EVENTS:
+                _track(flow, event.raw)
             result = await chain.run_response_event(flow, event)
             if isinstance(result, WardgateError):
                 await _end_with_error(flow, send, result, b"".join(out))
@@ -212,6 +224,16 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
     flow.finished = True
     await send({"type": "http.response.body", "body": tail, "more_body": False})
     return 200
+
+
+_USAGE_EVENTS = frozenset({"message_start", "message_delta", "message_stop"})
+
+
+def _track(flow: Flow, data: bytes) -> None:
+    """Usage as the stream goes by (the events' cumulative counts), for limits and the audit."""
+    flow.usage, stopped = track_stream(flow.usage, data)
+    if stopped:
+        flow.answer_complete = True
 
 
 async def _end_with_error(flow: Flow, send, err: WardgateError, prefix: bytes = b"") -> None:

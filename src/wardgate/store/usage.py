@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from wardgate.store.db import Database, StoreUnavailable
@@ -32,14 +32,15 @@ class UsageRepo:
     async def insert_many(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        try:
-            async with self.db.sessions() as s, s.begin():
-                await s.execute(insert(UsageRecord), rows)
+        table = UsageRecord.__table__
+        try:  # Core executemany: no ORM unit of work for rows nobody reads back
+            async with self.db.engine.begin() as conn:
+                await conn.execute(table.insert(), rows)
         except IntegrityError:  # a retried batch: insert row by row, skipping what is there
             for row in rows:
                 try:
-                    async with self.db.sessions() as s, s.begin():
-                        await s.execute(insert(UsageRecord), [row])
+                    async with self.db.engine.begin() as conn:
+                        await conn.execute(table.insert(), [row])
                 except IntegrityError:
                     continue
         except (SQLAlchemyError, OSError) as exc:
