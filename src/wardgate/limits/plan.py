@@ -65,10 +65,24 @@ class Plan:
         return any(c.what not in ("rpm", "tpm", "concurrent") for c in self.checks)
 
 
+_KEY_LIMITS: dict[bytes, LimitValues] = {}
+
+
+def _key_limits(raw: dict[str, Any]) -> LimitValues:
+    """A key's stored limits, validated once per distinct value (not once per request)."""
+    tag = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+    v = _KEY_LIMITS.get(tag)
+    if v is None:
+        if len(_KEY_LIMITS) > 10_000:
+            _KEY_LIMITS.clear()
+        v = _KEY_LIMITS[tag] = LimitValues.model_validate(raw)
+    return v
+
+
 def scopes_for(p: Principal, policy: RolePolicy, settings: Settings) -> list[tuple[Scope, LimitSet | LimitValues]]:
     out: list[tuple[Scope, LimitSet | LimitValues]] = []
     if p.kind == "key" and p.limits:
-        out.append((Scope("key", p.id, None), LimitValues.model_validate(p.limits)))
+        out.append((Scope("key", p.id, None), _key_limits(p.limits)))
     if policy.limits is not None:
         out.append((Scope("user", p.owner or p.id, None), policy.limits))
     ws = settings.limits.workspaces.get(p.workspace or "")

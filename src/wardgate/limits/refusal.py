@@ -13,6 +13,7 @@ from wardgate.limits.store import NEVER, Admission
 
 __all__ = ["refusal", "limit_headers"]
 
+_HEADED = {"rpm": b"requests", "tpm": b"tokens", "budget": b"budget"}
 _UNITS = {"rpm": "requests per minute", "tpm": "tokens per minute", "tpd": "tokens per day",
           "concurrent": "concurrent requests"}
 
@@ -57,16 +58,14 @@ def limit_headers(plan: Plan, adm: Admission) -> list[tuple[bytes, bytes]]:
     """The tightest limit of each kind. Requests: what is left after this one; tokens and
     budgets: what was left before this request's reservation (it is settled to the real use)."""
     out: list[tuple[bytes, bytes]] = []
-    for what, name in (("rpm", b"requests"), ("tpm", b"tokens"), ("budget", b"budget")):
-        best = None
-        for i, c in enumerate(plan.checks):
-            if c.what == what and i < len(adm.remaining):
-                left = adm.remaining[i] + (c.counter.amount if what != "rpm" else 0)
-                if best is None or left < best[0]:
-                    best = (left, c.limit, adm.resets[i])
-        if best is None:
-            continue
-        left, limit, reset = best
+    tightest: dict[str, tuple[float, int, float]] = {}
+    for i, c in enumerate(plan.checks):
+        if c.what in _HEADED and i < len(adm.remaining):
+            left = adm.remaining[i] + (c.counter.amount if c.what != "rpm" else 0)
+            if c.what not in tightest or left < tightest[c.what][0]:
+                tightest[c.what] = (left, c.limit, adm.resets[i])
+    for what, (left, limit, reset) in tightest.items():
+        name = _HEADED[what]
         if what == "budget":
             out += [(b"wardgate-budget-limit-usd", f"{usd(limit):.6f}".encode()),
                     (b"wardgate-budget-remaining-usd", f"{max(0.0, usd(left)):.6f}".encode()),

@@ -117,7 +117,8 @@ class Limits:
             price = replace(self.unknown_price, model=model)
         est = estimate_input(body, image_tokens=self.cfg.image_tokens, pdf_page_tokens=self.cfg.pdf_page_tokens)
         max_tokens = body.get("max_tokens") if isinstance(body.get("max_tokens"), int) else policy.default_max_tokens
-        worst = price.worst_case(est.bound, max_tokens, cache_ttl(body))
+        ttl = cache_ttl(body) if flow.body_changed or b"cache_control" in flow.raw_body else None
+        worst = price.worst_case(est.bound, max_tokens, ttl)
         estimate = est.scaled(self.calibrator.factor(model))
         plan = build_checks(scopes_for(p, policy, self.settings), model, estimate=estimate, bound=est.bound,
                             max_tokens=max_tokens, worst_cost=worst)
