@@ -104,6 +104,13 @@ class DatabaseSettings(_Model):
 class RedisSettings(_Model):
     url: str | None = None
 
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("redis://", "rediss://")):
+            raise ValueError("must start with redis:// or rediss://")
+        return v
+
 
 class StaticKey(_Model):
     id: str = Field(min_length=1, max_length=64)

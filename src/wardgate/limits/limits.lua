@@ -148,8 +148,12 @@ if op == 'admit' then
 end
 
 if op == 'settle' then
+  -- req.batch: the settlements of several requests, applied in order in one call
+  local all = {}
+  for _, one in ipairs(req.batch) do
   local out = {}
-  for _, it in ipairs(req.items) do
+  local lease = one.lease
+  for _, it in ipairs(one.items) do
     if it.t == 'b' then
       local key = prefix .. 'b:' .. it.k
       local tok = refill(key, it.cap, it.per)
@@ -157,12 +161,12 @@ if op == 'settle' then
       redis.call('PEXPIRE', key, math.floor(it.per * 2000))
     else
       local key = prefix .. 'q:' .. it.k
-      local held = redis.call('HGET', key .. ':r', req.lease)
+      local held = redis.call('HGET', key .. ':r', lease)
       if held then
         local rsv = tonumber(redis.call('HGET', key, 'rsv') or '0') - tonumber(held)
         redis.call('HSET', key, 'rsv', rsv)
-        redis.call('HDEL', key .. ':r', req.lease)
-        redis.call('ZREM', key .. ':e', req.lease)
+        redis.call('HDEL', key .. ':r', lease)
+        redis.call('ZREM', key .. ':e', lease)
       end
       local before = tonumber(redis.call('HGET', key, 'used') or '0')
       redis.call('HSET', key, 'used', before + it.act)
@@ -170,7 +174,9 @@ if op == 'settle' then
       out[#out + 1] = {it.k, string.format('%.0f', before), string.format('%.0f', before + it.act)}
     end
   end
-  return cjson.encode(out)
+  all[#all + 1] = out
+  end
+  return cjson.encode(all)
 end
 
 if op == 'renew' then

@@ -1,26 +1,27 @@
 """RedisLimitStore: the limit store shared by every replica.
 
-Each operation is one call of one Lua script (``limits.lua``), so a check-and-update is
-atomic across replicas, and all time (refills, periods, leases) is Redis server time: replica
-clocks do not matter. Connection problems raise ``StoreDown``; the caller decides (budgets
-fail closed, rate limits may fall back to a local share).
+Each operation is one call of one Lua script (``limits.lua``, by ``EVALSHA``), so a
+check-and-update is atomic across replicas, and all time (refills, periods, leases) is Redis
+server time: replica clocks do not matter. Calls go through ``resp.RespClient`` (one
+pipelined connection). Connection problems and timeouts raise ``StoreDown``; the caller
+decides (budgets fail closed, rate limits may fall back to a local share).
 """
 
 from __future__ import annotations
 
 from importlib import resources
 
-import orjson
-import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+import hashlib
 
+import orjson
+
+from wardgate.limits.resp import RespClient, RespError, RespUnavailable
 from wardgate.limits.store import Admission, Bucket, Quota, SettleItem, Settled, StoreDown
 
 __all__ = ["RedisLimitStore"]
 
 _SCRIPT = resources.files("wardgate.limits").joinpath("limits.lua").read_text(encoding="utf-8")
+_SHA = hashlib.sha1(_SCRIPT.encode()).hexdigest()
 
 
 def _check(c: Bucket | Quota) -> dict:
@@ -39,16 +40,20 @@ def _list(v) -> list:
 class RedisLimitStore:
     def __init__(self, url: str, prefix: str = "wg:", timeout: float = 0.5) -> None:
         self.prefix = prefix
-        self.client = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                        retry_on_timeout=False, health_check_interval=0)
-        self._script = self.client.register_script(_SCRIPT)
+        self.client = RespClient(url, timeout)
 
     async def _run(self, op: str, payload: dict):
+        args = (op, self.prefix, orjson.dumps(payload))
         try:
-            raw = await self._script(args=[op, self.prefix, orjson.dumps(payload)])
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise StoreDown(type(exc).__name__) from exc
-        return orjson.loads(raw)  # any other RedisError is a bug: the guard fails closed
+            try:
+                raw = await self.client.call("EVALSHA", _SHA, 0, *args)
+            except RespError as exc:
+                if not str(exc).startswith("NOSCRIPT"):
+                    raise
+                raw = await self.client.call("EVAL", _SCRIPT, 0, *args)  # loads it for next time
+        except RespUnavailable as exc:
+            raise StoreDown(str(exc)) from exc
+        return orjson.loads(raw)  # a RespError here is a bug: the guard fails closed
 
     async def admit(self, lease: str, checks: list[Bucket | Quota], lease_seconds: float,
                     init: dict[int, int] | None = None) -> Admission:
@@ -63,10 +68,15 @@ class RedisLimitStore:
                          int(r.get("failed", -1)), float(r.get("retry", 0.0)))
 
     async def settle(self, lease: str, items: list[SettleItem]) -> list[Settled]:
-        payload = {"lease": lease, "items": [
+        return (await self.settle_many([(lease, items)]))[0]
+
+    async def settle_many(self, batch: list[tuple[str, list[SettleItem]]]) -> list[list[Settled]]:
+        """Several requests' settlements in one script call (the service batches them)."""
+        payload = {"batch": [{"lease": lease, "items": [
             {"t": "b" if it.kind == "bucket" else "q", "k": it.key, "rsv": it.reserved, "act": it.actual,
-             "cap": it.capacity, "per": it.per} for it in items]}
-        return [Settled(k, int(b), int(a)) for k, b, a in _list(await self._run("settle", payload))]
+             "cap": it.capacity, "per": it.per} for it in items]} for lease, items in batch]}
+        out = _list(await self._run("settle", payload))
+        return [[Settled(k, int(b), int(a)) for k, b, a in _list(one)] for one in out]
 
     async def renew(self, lease: str, keys: list[str], lease_seconds: float) -> None:
         await self._run("renew", {"lease": lease, "keys": keys, "ttl": lease_seconds})
@@ -76,24 +86,24 @@ class RedisLimitStore:
 
     async def ping(self) -> bool:
         try:
-            return bool(await self.client.ping())
-        except (RedisError, OSError):
+            return await self.client.call("PING") == b"PONG"
+        except (RespUnavailable, RespError):
             return False
 
     async def scan_ledger_keys(self) -> list[str]:
         """Budget and per-day counters present in Redis (for reconciliation at start)."""
-        out = []
+        out, cursor = [], b"0"
         try:
-            async for raw in self.client.scan_iter(match=self.prefix + "q:L|*", count=500):
-                k = raw.decode()
-                if not k.endswith((":r", ":e")):
-                    out.append(k[len(self.prefix) + 2:])
-        except (RedisError, OSError) as exc:
-            raise StoreDown(type(exc).__name__) from exc
-        return out
+            while True:
+                cursor, keys = await self.client.call("SCAN", cursor, "MATCH", self.prefix + "q:L|*", "COUNT", 500)
+                for raw in keys:
+                    k = raw.decode()
+                    if not k.endswith((":r", ":e")):
+                        out.append(k[len(self.prefix) + 2:])
+                if cursor == b"0":
+                    return out
+        except RespUnavailable as exc:
+            raise StoreDown(str(exc)) from exc
 
     async def close(self) -> None:
-        try:
-            await self.client.aclose()
-        except (RedisError, OSError):
-            pass
+        await self.client.close()

@@ -83,7 +83,13 @@ class Limits:
         self._alerted: set[str] = set()
         self._down = False
         self._retry_at = 0.0
+        self._failures = 0
+        self._last_failure = 0.0
+        self._alerted_down = -1e9
         self._tasks: list[asyncio.Task] = []
+        self._batcher: asyncio.Task | None = None
+        self._pending: list[tuple[Ticket, list[SettleItem], str | None]] = []
+        self._wake = asyncio.Event()
 
     @staticmethod
     def _default_store(settings: Settings):
@@ -149,8 +155,8 @@ class Limits:
             if self._down and time.monotonic() < self._retry_at:
                 raise StoreDown("recently unreachable")  # do not wait on a dead Redis every request
             adm = await self._admit(ticket, plan)
-        except StoreDown:
-            adm = await self._admit_fallback(ticket, plan)
+        except StoreDown as exc:
+            adm = await self._admit_fallback(ticket, plan, str(exc))
             if isinstance(adm, WardgateError):
                 return adm
         except StoreUnavailable:
@@ -172,19 +178,30 @@ class Limits:
                 led = counters[i].ledger
                 init[i] = await self.usage.total(led.scope, led.id, led.model, led.measure, since)
             adm = await ticket.store.admit(ticket.lease, counters, self.cfg.lease_seconds, init)
-        if self._down and ticket.store is self.store:
-            self._down = False
-            log.warning("limits store is back", extra={"store": "redis"})
+        if ticket.store is self.store:
+            self._failures = 0
+            if self._down:
+                self._down = False
+                log.warning("limits store is back", extra={"store": "redis"})
         return adm
 
-    async def _admit_fallback(self, ticket: Ticket, plan: Plan) -> Admission | WardgateError:
+    async def _admit_fallback(self, ticket: Ticket, plan: Plan, why: str) -> Admission | WardgateError:
         self._count_error("admit")
-        if time.monotonic() >= self._retry_at:
-            self._retry_at = time.monotonic() + 1.0  # try Redis again at most once a second
-        if not self._down:
-            self._down = True
-            self.alert("limits-store-down", None, None, budgets="deny",
-                       rate_limits=self.cfg.redis_down.rate_limits)
+        now = time.monotonic()
+        if why != "recently unreachable":
+            self._failures = self._failures + 1 if now - self._last_failure < 1.0 else 1
+            self._last_failure = now
+            # a single slow reply fails only its own request; the store counts as down (and is
+            # skipped for a second at a time) after 3 failures in a row within a second
+            if self._failures >= 3:
+                self._retry_at = now + 1.0
+                if not self._down:
+                    self._down = True
+                    log.warning("limits store unreachable", extra={"error": why})
+                    if now - self._alerted_down > 300:  # one alert per outage, at most every 5 min
+                        self._alerted_down = now
+                        self.alert("limits-store-down", None, None, budgets="deny", error=why,
+                                   rate_limits=self.cfg.redis_down.rate_limits)
         if plan.needs_shared_state or self.cfg.redis_down.rate_limits == "deny":
             return LimitsUnavailable()
         share = self.cfg.redis_down.local_share
@@ -242,19 +259,45 @@ class Limits:
                 items.append(SettleItem("bucket", key, c.counter.amount, actual, c.counter.capacity, c.counter.per))
             else:
                 items.append(SettleItem("quota", key, c.counter.amount, actual))
-        try:
-            settled = await ticket.store.settle(ticket.lease, items) if items else []
-        except StoreDown:
-            self._count_error("settle")  # the ledger still has it; reconciliation catches the counter up
-            settled = []
-        self._alerts_for(ticket, settled, flow)
+        workspace = flow.principal.workspace if flow.principal else None
+        if items and ticket.store is self.store and self._batcher is not None:
+            # shared store: settlements of concurrent requests go out together, off the
+            # request's path (until they land, the reservation holds: stricter, never looser)
+            self._pending.append((ticket, items, workspace))
+            self._wake.set()
+        elif items:
+            try:
+                settled = await ticket.store.settle(ticket.lease, items)
+            except StoreDown:
+                self._count_error("settle")  # the ledger still has it; reconciliation catches up
+                settled = []
+            self._alerts_for(ticket, settled, workspace)
         if flow.upstream_status is not None:
             self._record(flow, ticket, u, cost)
             if u.input_tokens and flow.usage is not None and answered:
                 self.calibrator.observe(ticket.model, ticket.estimate,
                                         u.input_tokens + u.cache_write_tokens + u.cache_read_tokens)
 
-    def _alerts_for(self, ticket: Ticket, settled, flow: Flow) -> None:
+    async def _settle_batches(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(0)  # let this loop turn's other finishing requests join
+            batch, self._pending = self._pending[:500], self._pending[500:]
+            if self._pending:
+                self._wake.set()
+            try:
+                results = await self.store.settle_many([(t.lease, items) for t, items, _ in batch])
+            except StoreDown:
+                self._count_error("settle")  # the ledger has the spend; reconciliation catches up
+                continue
+            except Exception as exc:  # noqa: BLE001 - the batcher must not die
+                log.error("settle batch failed", extra={"error": type(exc).__name__})
+                continue
+            for (ticket, _, workspace), settled in zip(batch, results):
+                self._alerts_for(ticket, settled, workspace)
+
+    def _alerts_for(self, ticket: Ticket, settled, workspace: str | None) -> None:
         by_key = {s.key: s for s in settled}
         for c, key in zip(ticket.plan.checks, ticket.keys):
             s = by_key.get(key)
@@ -264,7 +307,7 @@ class Limits:
                 mark = thr * c.limit
                 if s.used_before < mark <= s.used_after:
                     kind = "budget-exhausted" if thr == 1.0 else "budget-threshold-crossed"
-                    self.alert(kind, flow.principal.workspace if flow.principal else None, c.scope.id,
+                    self.alert(kind, workspace, c.scope.id,
                                scope=c.scope.kind, model=c.scope.model, threshold=thr, period=c.period,
                                spent_usd=round(usd(s.used_after), 6), limit_usd=round(usd(c.limit), 6))
 
@@ -340,6 +383,8 @@ class Limits:
     async def start(self) -> None:
         with contextlib.suppress(StoreDown, StoreUnavailable):
             await self.reconcile()
+        if hasattr(self.store, "settle_many"):
+            self._batcher = asyncio.ensure_future(self._settle_batches())
         self._tasks = [asyncio.ensure_future(self._every(0.5, self.flush)),
                        asyncio.ensure_future(self._every(self.cfg.lease_seconds / 3, self.renew)),
                        asyncio.ensure_future(self._every(self.cfg.reconcile_seconds, self.reconcile))]
@@ -355,6 +400,16 @@ class Limits:
                 log.error("limits background task failed", extra={"task": fn.__name__, "error": type(exc).__name__})
 
     async def close(self) -> None:
+        if self._batcher is not None:
+            for _ in range(100):  # settle what is queued before going
+                if not self._pending:
+                    break
+                self._wake.set()
+                await asyncio.sleep(0.01)
+            self._batcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._batcher
+            self._batcher = None
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:

@@ -77,7 +77,9 @@ def _blocks_with_usage(data: bytes):
     event (the text deltas) without parsing it."""
     if _EVENT not in data:
         return
-    for block in data.replace(b"\r\n", b"\n").split(b"\n\n"):
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+    for block in data.split(b"\n\n"):
         if _EVENT not in block:
             continue
         name, payload = None, []

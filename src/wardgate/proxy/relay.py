@@ -87,14 +87,12 @@ async def handle(gw: "Gateway", route: str, scope: dict, receive, send) -> None:
     finally:
         if watcher is not None:
             watcher.cancel()
-        if gw.chain.finishes:  # release what guards reserved; runs on even if this task is cancelled
-            done = asyncio.ensure_future(gw.chain.run_finish(flow))
-            try:
-                await asyncio.shield(done)
-            except asyncio.CancelledError:
-                pass
-        gw.metrics.in_flight.dec()
-        _record(gw, flow, status)
+        try:
+            if gw.chain.finishes:  # release what guards reserved (a lease expiry backs this up)
+                await gw.chain.run_finish(flow)
+        finally:
+            gw.metrics.in_flight.dec()
+            _record(gw, flow, status)
 
 
 def _watch_disconnect(receive, flow: Flow, task: asyncio.Task | None) -> asyncio.Future:
