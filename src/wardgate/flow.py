@@ -62,6 +62,7 @@ class Flow:
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # added by guards
     usage: Any = None            # wardgate.limits.usage.Usage the upstream reported (last seen)
     answer_complete: bool = False  # the whole answer was seen: a JSON message, or message_stop
+    stream_deltas: int = 0       # content_block_delta events relayed (a floor for a cut stream's output)
     _body_dirty: bool = False
     _response: Any = None
     _response_dirty: bool = False

@@ -110,3 +110,39 @@ async def test_the_store_reloads_its_script_after_a_flush(redis_url):
 def test_only_redis_urls():
     with pytest.raises(ValueError):
         RespClient("http://127.0.0.1:6379")
+
+
+async def _fake(reply: bytes):
+    async def serve(reader, writer):
+        while await reader.read(4096):
+            if reply:
+                writer.write(reply)
+                await writer.drain()
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def test_a_read_only_replica_counts_as_unavailable():
+    from wardgate.limits.store import StoreDown
+    server, port = await _fake(b"-READONLY You can't write against a read only replica.\r\n")
+    s = RedisLimitStore(f"redis://127.0.0.1:{port}/0")
+    try:
+        with pytest.raises(StoreDown):
+            await s.admit("l", [Bucket("rpm", 1, 1)], 60)
+    finally:
+        await s.close()
+        server.close()
+
+
+async def test_a_silent_connection_is_replaced_after_three_timeouts():
+    server, port = await _fake(b"")
+    c = RespClient(f"redis://127.0.0.1:{port}/0", timeout=0.1)
+    try:
+        for _ in range(3):
+            with pytest.raises(RespUnavailable):
+                await c.call("PING")
+        await asyncio.sleep(0.05)
+        assert c._proto is None or c._proto.closed
+    finally:
+        await c.close()
+        server.close()

@@ -97,7 +97,7 @@ async def test_a_dead_replicas_reservation_expires_with_its_lease(store):
 async def test_renewed_leases_do_not_expire(store):
     q = Quota("cc|r", 1, 1)
     assert (await store.admit("live", [q], 1)).ok
-    for _ in range(3):
+    for _ in range(5):  # 3 s: longer than the counter's own idle expiry (2 × lease)
         if isinstance(store, MemoryLimitStore):
             store.clock.t += 0.6
         else:
@@ -208,3 +208,17 @@ def test_bucket_never_admits_more_than_capacity_plus_refill(capacity, steps):
                 admitted += amount
             assert admitted <= capacity + capacity * (clock.t - start) / 60 + 1e-9
     asyncio.run(run())
+
+
+async def test_a_settle_does_not_recreate_a_forgotten_spend_counter(store):
+    q = Quota("L|cost|key|z|*|month", 100, 10, "month", Ledger("key", "z", None, "cost"))
+    a = await store.admit("l1", [q], 60, init={0: 50})
+    assert a.ok
+    if isinstance(store, MemoryLimitStore):
+        store._quotas.clear()
+    else:
+        for suffix in ("", ":r", ":e"):
+            await store.client.call("DEL", store.prefix + "q:" + a.keys[0] + suffix)
+    await store.settle("l1", [SettleItem("quota", a.keys[0], 10, 7, ledger=True)])
+    again = await store.admit("l2", [q], 60)
+    assert again.need_ledger  # seeded from the ledger again, not restarted at 7

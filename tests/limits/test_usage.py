@@ -38,3 +38,12 @@ def test_track_stream_reads_only_the_usage_events_from_raw_bytes():
     assert stopped and u.output_tokens == 40
     assert track_stream(u, b'event: ping\ndata: {}\n\n') == (u, False)
     assert track_stream(None, b'event: message_delta\ndata: {not json\n\n') == (None, False)
+
+
+def test_a_delta_repeating_the_cache_total_keeps_the_ttl_split():
+    start = merge_usage(Usage(), {"input_tokens": 5, "cache_creation_input_tokens": 30,
+                                  "cache_creation": {"ephemeral_5m_input_tokens": 10, "ephemeral_1h_input_tokens": 20}})
+    later = merge_usage(start, {"output_tokens": 9, "cache_creation_input_tokens": 30})
+    assert (later.cache_write_5m_tokens, later.cache_write_1h_tokens) == (10, 20)
+    changed = merge_usage(start, {"cache_creation_input_tokens": 40})
+    assert (changed.cache_write_5m_tokens, changed.cache_write_1h_tokens) == (40, 0)

@@ -168,8 +168,14 @@ if op == 'settle' then
         redis.call('HDEL', key .. ':r', lease)
         redis.call('ZREM', key .. ':e', lease)
       end
-      local before = tonumber(redis.call('HGET', key, 'used') or '0')
-      redis.call('HSET', key, 'used', before + it.act)
+      local used = redis.call('HGET', key, 'used')
+      local before = tonumber(used or '0')
+      -- a spend counter that is gone (Redis restarted) is not recreated here: the next
+      -- admission seeds it from the ledger, which holds this request's row
+      if used or not it.led then
+        redis.call('HSET', key, 'used', before + it.act)
+        if redis.call('PTTL', key) == -1 then redis.call('PEXPIRE', key, KEEP * 1000) end
+      end
       -- as strings: cjson keeps 14 digits, a nano-dollar counter may need more
       out[#out + 1] = {it.k, string.format('%.0f', before), string.format('%.0f', before + it.act)}
     end
@@ -180,8 +186,15 @@ if op == 'settle' then
 end
 
 if op == 'renew' then
+  local keep = math.floor(req.ttl * 2000)
   for _, k in ipairs(req.keys) do
-    redis.call('ZADD', prefix .. 'q:' .. k .. ':e', 'XX', now + req.ttl, req.lease)
+    local key = prefix .. 'q:' .. k
+    redis.call('ZADD', key .. ':e', 'XX', now + req.ttl, req.lease)
+    -- a counter held by a running request outlives it (concurrency, sessions)
+    for _, kk in ipairs({key, key .. ':r', key .. ':e'}) do
+      local left = redis.call('PTTL', kk)
+      if left >= 0 and left < keep then redis.call('PEXPIRE', kk, keep) end
+    end
   end
   return '[]'
 end

@@ -176,9 +176,10 @@ def session_id(secret: bytes, owner: str, body: dict[str, Any], presented: str |
         if len(parts) != 3 or parts[0] != "wgs" or len(parts[1]) != 24 or len(parts[2]) != 16:
             return None
         want = hmac.new(secret, f"{owner}\0{parts[1]}".encode(), hashlib.sha256).hexdigest()[:16]
-        return presented if hmac.compare_digest(want, parts[2]) else None
+        given = parts[2].encode("utf-8", "replace")  # header values may hold any latin-1 character
+        return presented if hmac.compare_digest(want.encode(), given) else None
     opening = orjson.dumps([owner, body.get("system"), _first_turn(body)], option=orjson.OPT_SORT_KEYS)
-    fp = hashlib.sha256(opening).hexdigest()[:24]
+    fp = hmac.new(secret, opening, hashlib.sha256).hexdigest()[:24]  # keyed: ids reveal nothing of prompts
     mac = hmac.new(secret, f"{owner}\0{fp}".encode(), hashlib.sha256).hexdigest()[:16]
     return f"wgs_{fp}_{mac}"
 

@@ -22,6 +22,9 @@ __all__ = ["RedisLimitStore"]
 
 _SCRIPT = resources.files("wardgate.limits").joinpath("limits.lua").read_text(encoding="utf-8")
 _SHA = hashlib.sha1(_SCRIPT.encode()).hexdigest()
+# error replies that mean "this Redis cannot serve us now": treated like a connection failure
+_UNAVAILABLE = ("READONLY", "LOADING", "MASTERDOWN", "NOAUTH", "WRONGPASS", "OOM", "BUSY", "CLUSTERDOWN",
+                "TRYAGAIN", "NOREPLICAS")
 
 
 def _check(c: Bucket | Quota) -> dict:
@@ -53,7 +56,12 @@ class RedisLimitStore:
                 raw = await self.client.call("EVAL", _SCRIPT, 0, *args)  # loads it for next time
         except RespUnavailable as exc:
             raise StoreDown(str(exc)) from exc
-        return orjson.loads(raw)  # a RespError here is a bug: the guard fails closed
+        except RespError as exc:
+            if str(exc).startswith(_UNAVAILABLE):  # e.g. an old primary after a failover
+                self.client.reset()
+                raise StoreDown(str(exc).split(" ", 1)[0]) from exc
+            raise  # anything else is a bug: the guard fails closed
+        return orjson.loads(raw)
 
     async def admit(self, lease: str, checks: list[Bucket | Quota], lease_seconds: float,
                     init: dict[int, int] | None = None) -> Admission:
@@ -74,7 +82,7 @@ class RedisLimitStore:
         """Several requests' settlements in one script call (the service batches them)."""
         payload = {"batch": [{"lease": lease, "items": [
             {"t": "b" if it.kind == "bucket" else "q", "k": it.key, "rsv": it.reserved, "act": it.actual,
-             "cap": it.capacity, "per": it.per} for it in items]} for lease, items in batch]}
+             "cap": it.capacity, "per": it.per, "led": it.ledger} for it in items]} for lease, items in batch]}
         out = _list(await self._run("settle", payload))
         return [[Settled(k, int(b), int(a)) for k, b, a in _list(one)] for one in out]
 

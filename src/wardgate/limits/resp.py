@@ -140,6 +140,7 @@ class RespClient:
         self.timeout = timeout
         self._proto: _Protocol | None = None
         self._connecting: asyncio.Future | None = None
+        self._timeouts = 0  # in a row: three mean the connection is dead (silently), replace it
 
     async def _connect(self) -> _Protocol:
         loop = asyncio.get_running_loop()
@@ -179,9 +180,17 @@ class RespClient:
         proto.transport.write(_encode(args))
         timer = loop.call_later(self.timeout, _expire, fut)  # cheaper than wait_for per call
         try:
-            return await fut
+            value = await fut
+        except RespUnavailable:
+            self._timeouts += 1
+            if self._timeouts >= 3 and proto.transport is not None:
+                self._timeouts = 0
+                proto.transport.close()  # pending calls fail now; the next call reconnects
+            raise
         finally:
             timer.cancel()
+        self._timeouts = 0
+        return value
 
     async def call(self, *args):
         proto = self._proto
@@ -189,7 +198,11 @@ class RespClient:
             proto = await self._ready()
         return await self._send(proto, args)
 
-    async def close(self) -> None:
+    def reset(self) -> None:
+        """Drop the connection (pending calls fail); the next call opens a new one."""
         if self._proto is not None and self._proto.transport is not None:
             self._proto.transport.close()
         self._proto = None
+
+    async def close(self) -> None:
+        self.reset()

@@ -81,6 +81,7 @@ class Limits:
         self._events: list[AdminEvent] = []
         self._active: dict[str, Ticket] = {}
         self._alerted: set[str] = set()
+        self._exhausted: set[str] = set()
         self._down = False
         self._retry_at = 0.0
         self._failures = 0
@@ -88,7 +89,7 @@ class Limits:
         self._alerted_down = -1e9
         self._tasks: list[asyncio.Task] = []
         self._batcher: asyncio.Task | None = None
-        self._pending: list[tuple[Ticket, list[SettleItem], str | None]] = []
+        self._pending: list[tuple[Ticket, list[SettleItem], str | None, int]] = []
         self._wake = asyncio.Event()
 
     @staticmethod
@@ -162,6 +163,10 @@ class Limits:
         except StoreUnavailable:
             return LimitsUnavailable()
         if not adm.ok:
+            # nothing is reserved, but if the guard is in shadow mode the request still goes
+            # out, and its usage must still be recorded
+            flow.state["limits.ticket"] = Ticket(flow.request_id, Plan(), [], self.store, model, price, est,
+                                                 max_tokens, sid)
             return self._refusal(ticket.plan, adm, worst, flow, max_tokens, model[:100])
         ticket.keys = adm.keys
         self._active[ticket.lease] = ticket
@@ -224,6 +229,14 @@ class Limits:
     def _refusal(self, plan: Plan, adm: Admission, worst: int, flow: Flow, max_tokens: int,
                  model: str) -> WardgateError:
         c = plan.checks[adm.failed]
+        key = adm.keys[adm.failed] if adm.failed < len(adm.keys) else ""
+        if c.what == "budget" and key not in self._exhausted:  # once per budget and period
+            if len(self._exhausted) > 10_000:
+                self._exhausted.clear()
+            self._exhausted.add(key)
+            self.alert("budget-exhausted", flow.principal.workspace if flow.principal else None, c.scope.id,
+                       scope=c.scope.kind, model=c.scope.model, period=c.period, limit_usd=round(usd(c.limit), 6),
+                       left_usd=round(usd(max(0, adm.remaining[adm.failed] + c.counter.amount)), 6))
         if c.what in ("turns", "session_tokens", "session_usd"):
             p = flow.principal
             self._session_alert(c.scope.id, p.workspace if p else None, cap=c.what, limit=c.limit,
@@ -247,6 +260,10 @@ class Limits:
         ticket.settled = True
         self._active.pop(ticket.lease, None)
         u = flow.usage or Usage()  # read by the relay: the JSON usage, or a stream's last counts
+        if flow.upstream_status == 200 and not flow.answer_complete and flow.stream_deltas > u.output_tokens:
+            # cut short before the final message_delta: message_start said ~1 output token, but
+            # the upstream generated at least one token per content delta that was relayed
+            u = replace(u, output_tokens=flow.stream_deltas)
         cost = ticket.price.cost(u)
         answered = flow.upstream_status == 200
         items = []
@@ -258,12 +275,13 @@ class Limits:
                     continue  # a request counts against requests-per-minute whatever happened
                 items.append(SettleItem("bucket", key, c.counter.amount, actual, c.counter.capacity, c.counter.per))
             else:
-                items.append(SettleItem("quota", key, c.counter.amount, actual))
+                items.append(SettleItem("quota", key, c.counter.amount, actual,
+                                        ledger=c.counter.ledger is not None))
         workspace = flow.principal.workspace if flow.principal else None
         if items and ticket.store is self.store and self._batcher is not None:
             # shared store: settlements of concurrent requests go out together, off the
             # request's path (until they land, the reservation holds: stricter, never looser)
-            self._pending.append((ticket, items, workspace))
+            self._pending.append((ticket, items, workspace, 0))
             self._wake.set()
         elif items:
             try:
@@ -287,15 +305,24 @@ class Limits:
             if self._pending:
                 self._wake.set()
             try:
-                results = await self.store.settle_many([(t.lease, items) for t, items, _ in batch])
+                results = await self.store.settle_many([(t.lease, items) for t, items, _, _ in batch])
             except StoreDown:
-                self._count_error("settle")  # the ledger has the spend; reconciliation catches up
+                self._count_error("settle")
+                # retried a few times, a second apart; an expired lease is freed by the store
+                # anyway, and the ledger has the spend (reconciliation raises budget counters)
+                retry = [(t, items, ws, n + 1) for t, items, ws, n in batch if n < 3]
+                if retry:
+                    asyncio.get_running_loop().call_later(1.0, self._requeue, retry)
                 continue
             except Exception as exc:  # noqa: BLE001 - the batcher must not die
                 log.error("settle batch failed", extra={"error": type(exc).__name__})
                 continue
-            for (ticket, _, workspace), settled in zip(batch, results):
+            for (ticket, _, workspace, _), settled in zip(batch, results):
                 self._alerts_for(ticket, settled, workspace)
+
+    def _requeue(self, batch) -> None:
+        self._pending[:0] = batch
+        self._wake.set()
 
     def _alerts_for(self, ticket: Ticket, settled, workspace: str | None) -> None:
         by_key = {s.key: s for s in settled}
@@ -303,11 +330,10 @@ class Limits:
             s = by_key.get(key)
             if s is None or c.what != "budget":
                 continue
-            for thr in (*c.alert_at, 1.0):
+            for thr in c.alert_at:
                 mark = thr * c.limit
                 if s.used_before < mark <= s.used_after:
-                    kind = "budget-exhausted" if thr == 1.0 else "budget-threshold-crossed"
-                    self.alert(kind, workspace, c.scope.id,
+                    self.alert("budget-threshold-crossed", workspace, c.scope.id,
                                scope=c.scope.kind, model=c.scope.model, threshold=thr, period=c.period,
                                spent_usd=round(usd(s.used_after), 6), limit_usd=round(usd(c.limit), 6))
 
@@ -317,8 +343,8 @@ class Limits:
         self._rows.append({
             "request_id": flow.request_id, "at": now,
             "day": dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y-%m-%d"),
-            "key_id": p.id if p and p.kind == "key" else None,
-            "user_id": (p.owner or p.id) if p else None, "workspace_id": p.workspace if p else None,
+            "key_id": p.id[:40] if p and p.kind == "key" else None,
+            "user_id": (p.owner or p.id)[:64] if p else None, "workspace_id": (p.workspace or "")[:64] or None,
             "model": ticket.model[:128], "session_id": ticket.session,
             "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
             "cache_write_tokens": u.cache_write_tokens, "cache_read_tokens": u.cache_read_tokens,

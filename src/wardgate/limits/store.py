@@ -84,6 +84,7 @@ class SettleItem:
     actual: int
     capacity: int = 0
     per: float = 60.0
+    ledger: bool = False   # a spend counter seeded from the ledger (not recreated by a settle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +216,11 @@ class MemoryLimitStore:
                 self._buckets[it.key] = _B(min(it.capacity, tokens + it.reserved - it.actual), now,
                                            now + it.per * 2)
             else:
-                q = self._quotas.setdefault(it.key, _Q(used=0))
+                q = self._quotas.get(it.key)
+                if q is None:
+                    if it.ledger:
+                        continue  # forgotten meanwhile: the next admission seeds it from the ledger
+                    q = self._quotas[it.key] = _Q(used=0)
                 held = q.leases.pop(lease, None)
                 if held is not None:
                     q.reserved -= held[0]

@@ -57,8 +57,8 @@ def merge_usage(prev: Usage, doc: Any) -> Usage:
         w1 = _int(split.get("ephemeral_1h_input_tokens")) or 0
     else:
         v = _int(doc.get("cache_creation_input_tokens"))
-        if v is not None:  # no TTL split given: all of it at the 5-minute rate
-            w5, w1 = v, 0
+        if v is not None and v != w5 + w1:  # no TTL split given: all of it at the 5-minute rate
+            w5, w1 = v, 0                    # (the same total again keeps the split seen before)
     return Usage(inp, out, w5, w1, read)
 
 

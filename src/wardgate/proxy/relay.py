@@ -171,7 +171,7 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
             if parser is not None:
                 out = []
                 for event in parser.feed(chunk):
-                    if event.event in _USAGE_EVENTS:
+                    if event.event in _USAGE_EVENTS or event.event == "content_block_delta":
                         _track(flow, event.raw)
                     result = await chain.run_response_event(flow, event)
                     if isinstance(result, WardgateError):
@@ -230,6 +230,7 @@ _USAGE_EVENTS = frozenset({"message_start", "message_delta", "message_stop"})
 def _track(flow: Flow, data: bytes) -> None:
     """Usage as the stream goes by (the events' cumulative counts), for limits and the audit."""
     flow.usage, stopped = track_stream(flow.usage, data)
+    flow.stream_deltas += data.count(b"event: content_block_delta")
     if stopped:
         flow.answer_complete = True
 
