@@ -147,3 +147,29 @@ async def client(make_client) -> httpx.AsyncClient:
 
 def message_body(**extra) -> dict:
     return {"model": MODEL, "max_tokens": 128, "messages": [{"role": "user", "content": "Hello there"}]} | extra
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_redis_test_keys():
+    """Tests write limit counters under wgtest:/wge2e: prefixes (month-long TTLs): remove them."""
+    yield
+    if not _reachable("127.0.0.1", 6379):
+        return
+    import asyncio
+
+    from wardgate.limits.resp import RespClient
+
+    async def clean() -> None:
+        c = RespClient("redis://127.0.0.1:6379/0", timeout=2)
+        try:
+            for pattern in ("wgtest:*", "wge2e:*"):
+                cursor = b"0"
+                while True:
+                    cursor, keys = await c.call("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
+                    if keys:
+                        await c.call("DEL", *keys)
+                    if cursor == b"0":
+                        break
+        finally:
+            await c.close()
+    asyncio.run(clean())
