@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -27,17 +26,16 @@ from typing import Any
 
 from wardgate.errors import LimitsUnavailable, PermissionDenied, SessionCapReached, WardgateError
 from wardgate.flow import Flow
+from wardgate.limits.ledger import LedgerWriter
 from wardgate.limits.estimate import Calibrator, InputEstimate, cache_ttl, estimate_input
-from wardgate.limits.plan import (SESSION_HEADER, Plan, build_checks, parse_ledger_key, scopes_for,
+from wardgate.limits.plan import (SESSION_HEADER, Plan, build_checks, scopes_for,
                                   session_checks, session_id, tool_rounds)
 from wardgate.limits.price import Price, PriceTable, usd
 from wardgate.limits.refusal import limit_headers, refusal
-from wardgate.limits.store import Admission, Bucket, MemoryLimitStore, Quota, SettleItem, StoreDown
+from wardgate.limits.store import Admission, Bucket, MemoryLimitStore, Quota, SettleItem, StoreDown, make_store
 from wardgate.limits.usage import Usage
 from wardgate.settings import Settings
 from wardgate.store.db import Database, StoreUnavailable
-from wardgate.store.models import AdminEvent
-from wardgate.store.usage import UsageRepo
 
 __all__ = ["Limits", "Ticket"]
 
@@ -70,15 +68,13 @@ class Limits:
         self.unknown_price = PriceTable.fallback(cfg.unknown_model_price.input, cfg.unknown_model_price.output)
         self.calibrator = Calibrator()
         if store is None:
-            store = self._default_store(settings)
+            store = make_store(settings)
         self.store = store
         self.shared = not isinstance(store, MemoryLimitStore)
         self.fallback = MemoryLimitStore(clock=clock)
-        self.usage = UsageRepo(db)
-        self.db = db
+        self.ledger = LedgerWriter(db, metrics, clock)
+        self.usage = self.ledger.repo
         self.secret = hmac.new(secret or os.urandom(32), b"wardgate-session-id", hashlib.sha256).digest()
-        self._rows: list[dict[str, Any]] = []
-        self._events: list[AdminEvent] = []
         self._active: dict[str, Ticket] = {}
         self._alerted: set[str] = set()
         self._exhausted: set[str] = set()
@@ -91,20 +87,6 @@ class Limits:
         self._batcher: asyncio.Task | None = None
         self._pending: list[tuple[Ticket, list[SettleItem], str | None, int]] = []
         self._wake = asyncio.Event()
-
-    @staticmethod
-    def _default_store(settings: Settings):
-        backend = settings.limits.backend
-        if backend == "auto":
-            backend = "redis" if settings.redis.url else "memory"
-        if backend == "memory":
-            return MemoryLimitStore()
-        if not settings.redis.url:
-            from wardgate.errors import ConfigError
-            raise ConfigError("limits.backend: redis needs redis.url")
-        from wardgate.limits.redis_store import RedisLimitStore
-        return RedisLimitStore(settings.redis.url, settings.limits.redis_prefix,
-                               settings.limits.redis_timeout_seconds)
 
     # ---- admission
     async def admit(self, flow: Flow) -> WardgateError | None:
@@ -291,7 +273,7 @@ class Limits:
                 settled = []
             self._alerts_for(ticket, settled, workspace)
         if flow.upstream_status is not None:
-            self._record(flow, ticket, u, cost)
+            self.ledger.record(flow, ticket.model, ticket.session, u, cost)
             if u.input_tokens and flow.usage is not None and answered:
                 self.calibrator.observe(ticket.model, ticket.estimate,
                                         u.input_tokens + u.cache_write_tokens + u.cache_read_tokens)
@@ -337,50 +319,12 @@ class Limits:
                                scope=c.scope.kind, model=c.scope.model, threshold=thr, period=c.period,
                                spent_usd=round(usd(s.used_after), 6), limit_usd=round(usd(c.limit), 6))
 
-    def _record(self, flow: Flow, ticket: Ticket, u: Usage, cost: int) -> None:
-        p = flow.principal
-        now = self.clock()
-        self._rows.append({
-            "request_id": flow.request_id, "at": now,
-            "day": dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y-%m-%d"),
-            "key_id": p.id[:40] if p and p.kind == "key" else None,
-            "user_id": (p.owner or p.id)[:64] if p else None, "workspace_id": (p.workspace or "")[:64] or None,
-            "model": ticket.model[:128], "session_id": ticket.session,
-            "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
-            "cache_write_tokens": u.cache_write_tokens, "cache_read_tokens": u.cache_read_tokens,
-            "cost_nano": cost, "attempts": flow.upstream_attempts, "status": flow.upstream_status,
-            "partial": not flow.answer_complete,
-        })
-        if self.metrics is not None and cost:
-            self.metrics.spend.labels(ticket.model[:64]).inc(usd(cost))
-            for kind, n in (("input", u.input_tokens), ("output", u.output_tokens),
-                            ("cache_write", u.cache_write_tokens), ("cache_read", u.cache_read_tokens)):
-                if n:
-                    self.metrics.tokens.labels(kind).inc(n)
-
     def alert(self, kind: str, workspace: str | None, target: str | None, **detail: Any) -> None:
-        """An alert event: a warning log line, a metric, and a row in the admin event log."""
-        log.warning("alert", extra={"alert": kind, "target": target})
-        if self.metrics is not None:
-            self.metrics.alerts.labels(kind).inc()
-        self._events.append(AdminEvent(at=self.clock(), actor="wardgate", action=kind, workspace_id=workspace,
-                                       target=(target or "")[:64] or None, detail=detail))
+        self.ledger.alert(kind, workspace, target, **detail)
 
     # ---- background work
     async def flush(self) -> None:
-        rows, self._rows = self._rows, []
-        events, self._events = self._events, []
-        try:
-            await self.usage.insert_many(rows)
-        except StoreUnavailable:
-            self._count_error("ledger")
-            self._rows[:0] = rows[-100_000:]  # kept for the next try (bounded)
-        if events:
-            try:
-                async with self.db.sessions() as s, s.begin():
-                    s.add_all(events)
-            except Exception as exc:  # noqa: BLE001 - alerts are also in logs and metrics
-                log.error("alert events not stored", extra={"error": type(exc).__name__})
+        await self.ledger.flush()
 
     async def renew(self) -> None:
         for t in list(self._active.values()):
@@ -395,16 +339,7 @@ class Limits:
         if not self.shared or not hasattr(self.store, "scan_ledger_keys"):
             return 0
         await self.flush()
-        raised = 0
-        for name in await self.store.scan_ledger_keys():
-            parsed = parse_ledger_key(name)
-            if parsed is None:
-                continue
-            led, _, since = parsed
-            total = await self.usage.total(led.scope, led.id, led.model, led.measure, since)
-            await self.store.raise_used(name, total, 0)
-            raised += 1
-        return raised
+        return await self.ledger.reconcile(self.store)
 
     async def start(self) -> None:
         with contextlib.suppress(StoreDown, StoreUnavailable):

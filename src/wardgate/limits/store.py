@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from wardgate.limits.period import period_bounds
 
 __all__ = ["Bucket", "Quota", "Ledger", "Admission", "SettleItem", "Settled", "LimitStore",
-           "MemoryLimitStore", "StoreDown", "NEVER"]
+           "MemoryLimitStore", "StoreDown", "NEVER", "make_store"]
 
 NEVER = -1.0  # retry_after when waiting cannot help (the request is larger than the limit)
 
@@ -243,3 +243,17 @@ class MemoryLimitStore:
 
     async def close(self) -> None:
         pass
+
+
+def make_store(settings):
+    """The configured backend: ``limits.backend``, or Redis when ``redis.url`` is set (auto)."""
+    backend = settings.limits.backend
+    if backend == "auto":
+        backend = "redis" if settings.redis.url else "memory"
+    if backend == "memory":
+        return MemoryLimitStore()
+    if not settings.redis.url:
+        from wardgate.errors import ConfigError
+        raise ConfigError("limits.backend: redis needs redis.url")
+    from wardgate.limits.redis_store import RedisLimitStore
+    return RedisLimitStore(settings.redis.url, settings.limits.redis_prefix, settings.limits.redis_timeout_seconds)
