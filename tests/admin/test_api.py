@@ -193,3 +193,24 @@ async def test_usage_report_through_the_api(env):
     assert len(r.json()["data"]) == 1
     assert (await client.get("/admin/v1/usage?by=password", headers=auth(k["root_admin"]))).status_code == 400
     assert (await client.get("/admin/v1/usage", headers=auth(k["dev"]))).status_code == 403
+
+
+async def test_disabling_a_user_disables_their_keys(env):
+    client, k = env
+    h = auth(k["admin"])
+    owner = (await client.post("/admin/v1/users", json={"name": "bob", "role": "developer"}, headers=h)).json()["id"]
+    key = (await client.post("/admin/v1/keys", json={"role": "developer", "owner": owner}, headers=h)).json()["key"]
+    assert (await client.post("/v1/messages", json=message_body(), headers=auth(key))).status_code == 200
+    r = await client.post(f"/admin/v1/users/{owner}/disable", headers=h)
+    assert r.status_code == 200 and r.json()["disabled"] is True
+    r = await client.post("/v1/messages", json=message_body(), headers=auth(key))
+    assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"  # opaque, as always
+    r = await client.post("/admin/v1/keys", json={"role": "developer", "owner": owner}, headers=h)
+    assert r.status_code == 400  # no new keys for a disabled user
+    assert (await client.post(f"/admin/v1/users/{owner}/enable", headers=h)).json()["disabled"] is False
+    assert (await client.post("/v1/messages", json=message_body(), headers=auth(key))).status_code == 200
+    events = [e["action"] for e in (await client.get("/admin/v1/events", headers=h)).json()["data"]]
+    assert "user-disabled" in events and "user-enabled" in events
+    other = (await client.post("/admin/v1/users", json={"name": "x", "role": "developer"},
+                               headers=auth(k["root_admin"]))).json()["id"]
+    assert (await client.post(f"/admin/v1/users/{other}/disable", headers=h)).status_code == 404  # not eng's

@@ -102,3 +102,14 @@ def test_key_limits_and_usage_report(wg, db_url):
     text = wg("usage", "--by", "workspace").stdout
     assert "eng" in text and "3.0" in text
     assert wg("usage", "--by", "nonsense", check=False).returncode == 2
+
+
+def test_disable_and_enable_a_user(wg):
+    wg("db", "upgrade")
+    wg("workspaces", "create", "eng")
+    user = json.loads(wg("users", "create", "--workspace", "eng", "--name", "carol", "--role", "developer",
+                         "--json").stdout)
+    assert json.loads(wg("users", "disable", user["id"], "--json").stdout)["disabled"] is True
+    r = wg("keys", "create", "--workspace", "eng", "--role", "developer", "--owner", user["id"], check=False)
+    assert r.returncode == 1 and "disabled" in r.stderr
+    assert json.loads(wg("users", "enable", user["id"], "--json").stdout)["disabled"] is False

@@ -136,3 +136,18 @@ async def test_database_down_fails_closed():
         await store.authenticate(new_key())
     assert exc.value.status_code == 503
     await db.close()
+
+
+async def test_a_disabled_owner_is_seen_within_the_ttl(setup):
+    db, _, _ = setup
+    async with db.sessions() as s:
+        repo = IdentityRepo(s, PEPPER, "t")
+        owner = await repo.create_user("eng", "dora", "developer")
+        plaintext, _ = await repo.create_key("eng", "developer", owner=owner.id)
+    clock = Clock()
+    store = KeyStore(db, PEPPER, ttl=2, clock=clock)
+    assert (await store.authenticate(plaintext))[1] == "ok"
+    async with db.sessions() as s:  # another replica disables the owner in the shared database
+        await IdentityRepo(s, PEPPER, "t").set_disabled(owner.id, True)
+    clock.now += 2.01
+    assert await store.authenticate(plaintext) == (None, "owner-disabled")

@@ -217,6 +217,20 @@ def build_admin(gw: "Gateway"):
         async with repo_for(p) as r:
             return user_view(await r.user(user_id, scope(p)))
 
+    @app.post(prefix + "/users/{user_id}/disable")
+    async def disable_user(user_id: str, p: Principal = Depends(admin)) -> dict[str, Any]:
+        async with repo_for(p) as r:
+            user = await r.set_disabled(user_id, True, scope(p))
+        keys_changed()
+        return user_view(user)
+
+    @app.post(prefix + "/users/{user_id}/enable")
+    async def enable_user(user_id: str, p: Principal = Depends(admin)) -> dict[str, Any]:
+        async with repo_for(p) as r:
+            user = await r.set_disabled(user_id, False, scope(p))
+        keys_changed()
+        return user_view(user)
+
     @app.put(prefix + "/users/{user_id}/role")
     async def assign_role(user_id: str, body: RoleIn, p: Principal = Depends(admin)) -> dict[str, Any]:
         check_role(body.role)

@@ -49,6 +49,10 @@ def add_parsers(sub, config_default: str | None) -> None:
     p.add_argument("--email")
     p = with_config(usub.add_parser("list", help="list users"))
     p.add_argument("--workspace")
+    for verb, what in (("disable", "disable a user: every key they own is refused"),
+                       ("enable", "enable a disabled user again")):
+        p = with_config(usub.add_parser(verb, help=what))
+        p.add_argument("id")
     p = with_config(usub.add_parser("set-role", help="assign a role"))
     p.add_argument("id")
     p.add_argument("role")
@@ -175,6 +179,8 @@ async def _run(args, command: str, sub: str, settings, db: Database, pepper: byt
                 _check_role(settings, args.role)
                 user = await repo.create_user(args.workspace, args.name, args.role, args.kind, args.email)
                 _print(args, user_view(user), [])
+            elif command == "users" and sub in ("disable", "enable"):
+                _print(args, user_view(await repo.set_disabled(args.id, sub == "disable")), [])
             elif command == "users" and sub == "set-role":
                 _check_role(settings, args.role)
                 _print(args, user_view(await repo.set_role(args.id, args.role)), [])

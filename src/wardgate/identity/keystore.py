@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from wardgate.identity.keyformat import is_well_formed, key_hash
 from wardgate.store.db import Database, StoreUnavailable
-from wardgate.store.models import ApiKey
+from wardgate.store.models import ApiKey, User
 
 __all__ = ["KeyRecord", "KeyStore"]
 
@@ -41,12 +41,13 @@ class KeyRecord:
     expires_at: float | None
     revoked_at: float | None
     replaced_by: str | None
+    owner_disabled: bool = False
 
 
-def _record(k: ApiKey) -> KeyRecord:
+def _record(k: ApiKey, owner_disabled: bool = False) -> KeyRecord:
     return KeyRecord(k.id, k.workspace_id, k.owner_id, k.role, tuple(k.scopes or ()),
                      tuple(k.allowed_models) if k.allowed_models is not None else None, dict(k.limits or {}),
-                     k.environment, k.created_at, k.expires_at, k.revoked_at, k.replaced_by)
+                     k.environment, k.created_at, k.expires_at, k.revoked_at, k.replaced_by, owner_disabled)
 
 
 class KeyStore:
@@ -64,7 +65,7 @@ class KeyStore:
         self._used: dict[str, float] = {}
 
     async def authenticate(self, key: str) -> tuple[KeyRecord | None, str]:
-        """(record, "ok") or (None, reason): malformed | unknown | revoked | expired."""
+        """(record, "ok") or (None, reason): malformed | unknown | revoked | expired | owner disabled."""
         if not is_well_formed(key):
             return None, "malformed"  # no database look-up for a key that cannot exist
         digest = key_hash(key, self.pepper)
@@ -75,6 +76,8 @@ class KeyStore:
             return None, "revoked"
         if rec.expires_at is not None and self.wall() >= rec.expires_at:
             return None, "expired"
+        if rec.owner_disabled:
+            return None, "owner-disabled"  # disabling a user disables every key they own
         self._used[rec.id] = self.wall()
         return rec, "ok"
 
@@ -109,10 +112,12 @@ class KeyStore:
     async def _fetch(self, digest: str) -> KeyRecord | None:
         try:
             async with self.db.sessions() as s:
-                row = await s.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+                found = (await s.execute(
+                    select(ApiKey, User.disabled).outerjoin(User, User.id == ApiKey.owner_id)
+                    .where(ApiKey.key_hash == digest))).first()
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable() from exc
-        return _record(row) if row is not None else None
+        return _record(found[0], bool(found[1])) if found is not None else None
 
     def invalidate_all(self) -> None:
         """Forget everything (this replica changed keys): the next look-up reads the database."""

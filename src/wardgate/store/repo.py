@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wardgate.errors import BadRequest, NotFound
+from wardgate.errors import BadRequest, InvalidField, NotFound
 from wardgate.identity.keyformat import key_hash, key_hint, new_key
 from wardgate.store.models import AdminEvent, ApiKey, User, Workspace
 
@@ -134,14 +134,26 @@ class IdentityRepo:
         await self._commit()
         return user
 
+    async def set_disabled(self, user_id: str, disabled: bool, workspace: str | None = None) -> User:
+        """Disable (or enable again) a user: every key they own is refused on every replica
+        within the key cache's TTL; the keys themselves are kept."""
+        user = await self.user(user_id, workspace)
+        if user.disabled != disabled:
+            before = user_view(user)
+            user.disabled = disabled
+            self._event("user-disabled" if disabled else "user-enabled", user.workspace_id, user.id,
+                        before=before, after=user_view(user))
+            await self._commit()
+        return user
+
     # ---- keys
     async def create_key(self, workspace: str, role: str, *, owner: str | None = None,
                          environment: str = "prod", description: str = "", scopes: list[str] | None = None,
                          allowed_models: list[str] | None = None, expires_in: float | None = None,
                          limits: dict[str, Any] | None = None) -> tuple[str, ApiKey]:
         await self.workspace(workspace)
-        if owner is not None:
-            await self.user(owner, workspace)
+        if owner is not None and (await self.user(owner, workspace)).disabled:
+            raise InvalidField(f"owner: user {owner} is disabled")
         now = self.clock()
         plaintext = new_key(environment)
         key = ApiKey(id=_id("key_"), workspace_id=workspace, owner_id=owner, key_hash=key_hash(plaintext, self.pepper),
