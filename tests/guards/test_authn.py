@@ -5,6 +5,7 @@ import pytest
 from wardgate.errors import ConfigError
 from wardgate.guards.authn import AuthnGuard
 from wardgate.settings import settings_from_dict
+from wardgate.app import Services
 from wardgate.testing import make_flow, run_guard
 
 
@@ -94,7 +95,7 @@ async def test_virtual_keys_stale_and_rotated_are_flagged(tmp_path):
         await repo.rotate_key(row.id, 3600)
     identity = Identity(settings, db, PEPPER)
     g = AuthnGuard()
-    g.configure({}, settings, identity)
+    g.configure({}, settings, Services(identity))
     flow = make_flow(headers={"authorization": f"Bearer {old}"})
     assert await g.on_request(flow) is None
     p = flow.principal

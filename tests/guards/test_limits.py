@@ -318,3 +318,28 @@ async def test_a_session_header_with_any_characters_is_refused_cleanly(make_clie
     bad = "wgs_" + "a" * 24 + "_" + "\u00e9" * 16
     r = await c.post("/v1/messages", json=message_body(), headers={"wardgate-session-id": bad.encode("latin-1")})
     assert r.status_code == 403 and r.headers["wardgate-error-code"] == "session.invalid"
+
+
+async def test_stream_usage_is_read_from_parsed_events_when_a_guard_watches_events(make_client, sim):
+    from wardgate.chain import GuardChain
+    from wardgate.guards.base import Guard
+
+    class Watcher(Guard):
+        name = "watcher"
+
+        async def on_response_event(self, flow, event):
+            return event
+
+    c = make_client(migrate=True)
+    c.app.chain = GuardChain([*c.app.chain.guards, Watcher()])
+    assert c.app.chain.rewrites_events
+    async with c.stream("POST", "/v1/messages", json=message_body(stream=True)) as r:
+        raw = b"".join([chunk async for chunk in r.aiter_bytes()])
+    final = [orjson.loads(line[6:]) for line in raw.split(b"\n")
+             if line.startswith(b"data: ") and b'"message_delta"' in line][-1]["usage"]
+    await c.app.limits.flush()
+    from sqlalchemy import select
+    from wardgate.store.models import UsageRecord
+    async with c.app.identity.db.sessions() as s:
+        rec = (await s.execute(select(UsageRecord))).scalar_one()
+    assert rec.output_tokens == final["output_tokens"] and not rec.partial

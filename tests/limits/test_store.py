@@ -109,8 +109,8 @@ async def test_renewed_leases_do_not_expire(store):
 async def test_raise_used_only_moves_up(store):
     q = Quota("L|cost|user|u|*|day", 100, 1, "day", Ledger("user", "u", None, "cost"))
     a = await store.admit("l1", [q], 60, init={0: 50})
-    await store.raise_used(a.keys[0], 40, 0)
-    await store.raise_used(a.keys[0], 70, 0)
+    await store.raise_used(a.keys[0], 40)
+    await store.raise_used(a.keys[0], 70)
     [s] = await store.settle("l1", [SettleItem("quota", a.keys[0], 1, 0)])
     assert s.used_after == 70
 

@@ -217,18 +217,12 @@ def build_admin(gw: "Gateway"):
         async with repo_for(p) as r:
             return user_view(await r.user(user_id, scope(p)))
 
-    @app.post(prefix + "/users/{user_id}/disable")
-    async def disable_user(user_id: str, p: Principal = Depends(admin)) -> dict[str, Any]:
+    @app.post(prefix + "/users/{user_id}/{action}")
+    async def set_user_disabled(user_id: str, action: Literal["disable", "enable"],
+                                p: Principal = Depends(admin)) -> dict[str, Any]:
         async with repo_for(p) as r:
-            user = await r.set_disabled(user_id, True, scope(p))
-        keys_changed()
-        return user_view(user)
-
-    @app.post(prefix + "/users/{user_id}/enable")
-    async def enable_user(user_id: str, p: Principal = Depends(admin)) -> dict[str, Any]:
-        async with repo_for(p) as r:
-            user = await r.set_disabled(user_id, False, scope(p))
-        keys_changed()
+            user = await r.set_disabled(user_id, action == "disable", scope(p))
+        keys_changed()  # the owner's keys: refused (or accepted again) here at once
         return user_view(user)
 
     @app.put(prefix + "/users/{user_id}/role")

@@ -54,7 +54,7 @@ class AuthnGuard(Guard):
         if self.config.mode != "enforce" or self.config.fail_open:
             raise ConfigError("guards.authn: authentication is always enforced (mode must be "
                               "'enforce' and fail_open false); the gateway is never open")
-        self.identity = getattr(services, "identity", services)
+        self.identity = services.identity if services is not None else None
         self.rotation_age = settings.identity.rotation_age_days * 86400 if settings is not None else 90 * 86400
         self._static: list[tuple[Principal, bytes]] = []
         if settings is None:

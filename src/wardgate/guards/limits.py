@@ -25,7 +25,7 @@ class LimitsGuard(Guard):
     Config = GuardConfig
 
     def setup(self, settings, services) -> None:
-        self.limits = getattr(services, "limits", None)
+        self.limits = services.limits if services is not None else None
 
     async def on_request(self, flow: Flow) -> Deny | None:
         if self.limits is None or flow.route != "messages":

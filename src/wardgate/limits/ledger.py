@@ -90,6 +90,6 @@ class LedgerWriter:
                 continue
             led, _, since = parsed
             total = await self.repo.total(led.scope, led.id, led.model, led.measure, since)
-            await store.raise_used(name, total, 0)
+            await store.raise_used(name, total)
             raised += 1
         return raised

@@ -89,7 +89,7 @@ class RedisLimitStore:
     async def renew(self, lease: str, keys: list[str], lease_seconds: float) -> None:
         await self._run("renew", {"lease": lease, "keys": keys, "ttl": lease_seconds})
 
-    async def raise_used(self, key: str, used: int, expire_at: float) -> None:
+    async def raise_used(self, key: str, used: int) -> None:
         await self._run("raise", {"k": key, "used": used})
 
     async def ping(self) -> bool:

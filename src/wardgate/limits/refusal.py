@@ -11,7 +11,7 @@ from wardgate.limits.plan import Plan
 from wardgate.limits.price import format_usd, usd
 from wardgate.limits.store import NEVER, Admission
 
-__all__ = ["refusal", "limit_headers"]
+__all__ = ["refusal", "session_refusal", "limit_headers"]
 
 _HEADED = {"rpm": b"requests", "tpm": b"tokens", "budget": b"budget"}
 _UNITS = {"rpm": "requests per minute", "tpm": "tokens per minute", "tpd": "tokens per day",
@@ -20,6 +20,11 @@ _UNITS = {"rpm": "requests per minute", "tpm": "tokens per minute", "tpd": "toke
 
 def _iso(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def session_refusal(sid: str, cap: str, code: str) -> SessionCapReached:
+    return SessionCapReached(f"Session {sid} reached its cap of {cap}; the agent loop was stopped for review. "
+                             "Start a new conversation to continue.", code=code)
 
 
 def refusal(plan: Plan, adm: Admission, *, worst: int, max_tokens: int, model: str) -> WardgateError:
@@ -38,8 +43,7 @@ def refusal(plan: Plan, adm: Admission, *, worst: int, max_tokens: int, model: s
     elif c.what in ("turns", "session_tokens", "session_usd"):
         cap = {"turns": f"{c.limit} turns", "session_tokens": f"{c.limit} tokens",
                "session_usd": format_usd(c.limit)}[c.what]
-        err = SessionCapReached(f"Session {c.scope.id} reached its cap of {cap}; the agent loop was stopped "
-                                "for review. Start a new conversation to continue.", code=f"session.{c.what}")
+        err = session_refusal(c.scope.id, cap, f"session.{c.what}")
     else:
         unit = _UNITS[c.what]
         if never:

@@ -24,14 +24,14 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from wardgate.errors import LimitsUnavailable, PermissionDenied, SessionCapReached, WardgateError
+from wardgate.errors import LimitsUnavailable, PermissionDenied, WardgateError
 from wardgate.flow import Flow
 from wardgate.limits.ledger import LedgerWriter
 from wardgate.limits.estimate import Calibrator, InputEstimate, cache_ttl, estimate_input
 from wardgate.limits.plan import (SESSION_HEADER, Plan, build_checks, scopes_for,
                                   session_checks, session_id, tool_rounds)
 from wardgate.limits.price import Price, PriceTable, usd
-from wardgate.limits.refusal import limit_headers, refusal
+from wardgate.limits.refusal import limit_headers, refusal, session_refusal
 from wardgate.limits.store import Admission, Bucket, MemoryLimitStore, Quota, SettleItem, StoreDown, make_store
 from wardgate.limits.usage import Usage
 from wardgate.settings import Settings
@@ -51,8 +51,7 @@ class Ticket:
     store: Any
     model: str
     price: Price
-    estimate: InputEstimate
-    max_tokens: int
+    estimate: InputEstimate | None   # None when no limit applies (nothing to calibrate)
     session: str | None
     settled: bool = False
 
@@ -70,7 +69,6 @@ class Limits:
         if store is None:
             store = make_store(settings)
         self.store = store
-        self.shared = not isinstance(store, MemoryLimitStore)
         self.fallback = MemoryLimitStore(clock=clock)
         self.ledger = LedgerWriter(db, metrics, clock)
         self.usage = self.ledger.repo
@@ -104,12 +102,16 @@ class Limits:
                                         "cannot be limited; ask an admin to add it to limits.prices.",
                                         code="limits.unknown_model")
             price = replace(self.unknown_price, model=model)
+        scopes = scopes_for(p, policy, self.settings)
+        if not scopes and policy.session is None:  # nothing to limit: only the usage is recorded
+            flow.state["limits.ticket"] = Ticket(flow.request_id, Plan(), [], self.store, model, price, None, None)
+            return None
         est = estimate_input(body, image_tokens=self.cfg.image_tokens, pdf_page_tokens=self.cfg.pdf_page_tokens)
         max_tokens = body.get("max_tokens") if isinstance(body.get("max_tokens"), int) else policy.default_max_tokens
         ttl = cache_ttl(body) if flow.body_changed or b"cache_control" in flow.raw_body else None
         worst = price.worst_case(est.bound, max_tokens, ttl)
         estimate = est.scaled(self.calibrator.factor(model))
-        plan = build_checks(scopes_for(p, policy, self.settings), model, estimate=estimate, bound=est.bound,
+        plan = build_checks(scopes, model, estimate=estimate, bound=est.bound,
                             max_tokens=max_tokens, worst_cost=worst)
         sid = None
         if policy.session is not None:
@@ -124,14 +126,11 @@ class Limits:
             if caps.max_tool_rounds is not None and tool_rounds(body) > caps.max_tool_rounds:
                 self._session_alert(sid, p.workspace, cap="max_tool_rounds", limit=caps.max_tool_rounds,
                                     principal=p.id)
-                return self._count(SessionCapReached(
-                    f"Session {sid} reached its cap of {caps.max_tool_rounds} consecutive tool-use round trips; "
-                    "the agent loop was stopped for review. Start a new conversation to continue.",
-                    code="session.tool_rounds"), "tool_rounds")
+                return self._count(session_refusal(sid, f"{caps.max_tool_rounds} consecutive tool-use round trips",
+                                                   "session.tool_rounds"), "tool_rounds")
             session_checks(plan, caps, sid, bound=est.bound, max_tokens=max_tokens, worst_cost=worst)
-        flow.state["limits.session"] = sid
-        ticket = Ticket(flow.request_id, plan, [], self.store, model, price, est, max_tokens, sid)
-        if not plan.checks:  # no limits apply: nothing to reserve, but usage is still recorded
+        ticket = Ticket(flow.request_id, plan, [], self.store, model, price, est, sid)
+        if not plan.checks:  # none of the limits concerns this model: nothing to reserve
             flow.state["limits.ticket"] = ticket
             return None
         try:
@@ -147,8 +146,7 @@ class Limits:
         if not adm.ok:
             # nothing is reserved, but if the guard is in shadow mode the request still goes
             # out, and its usage must still be recorded
-            flow.state["limits.ticket"] = Ticket(flow.request_id, Plan(), [], self.store, model, price, est,
-                                                 max_tokens, sid)
+            flow.state["limits.ticket"] = replace(ticket, plan=Plan(), keys=[])
             return self._refusal(ticket.plan, adm, worst, flow, max_tokens, model[:100])
         ticket.keys = adm.keys
         self._active[ticket.lease] = ticket
@@ -212,10 +210,7 @@ class Limits:
                  model: str) -> WardgateError:
         c = plan.checks[adm.failed]
         key = adm.keys[adm.failed] if adm.failed < len(adm.keys) else ""
-        if c.what == "budget" and key not in self._exhausted:  # once per budget and period
-            if len(self._exhausted) > 10_000:
-                self._exhausted.clear()
-            self._exhausted.add(key)
+        if c.what == "budget" and _first_time(self._exhausted, key):  # once per budget and period
             self.alert("budget-exhausted", flow.principal.workspace if flow.principal else None, c.scope.id,
                        scope=c.scope.kind, model=c.scope.model, period=c.period, limit_usd=round(usd(c.limit), 6),
                        left_usd=round(usd(max(0, adm.remaining[adm.failed] + c.counter.amount)), 6))
@@ -227,12 +222,8 @@ class Limits:
 
     def _session_alert(self, sid: str, workspace: str | None, **detail: Any) -> None:
         """One alert per capped session, however often its agent retries."""
-        if sid in self._alerted:
-            return
-        if len(self._alerted) > 10_000:
-            self._alerted.clear()
-        self._alerted.add(sid)
-        self.alert("session-cap-reached", workspace, sid, **detail)
+        if _first_time(self._alerted, sid):
+            self.alert("session-cap-reached", workspace, sid, **detail)
 
     # ---- settlement
     async def settle(self, flow: Flow) -> None:
@@ -274,7 +265,7 @@ class Limits:
             self._alerts_for(ticket, settled, workspace)
         if flow.upstream_status is not None:
             self.ledger.record(flow, ticket.model, ticket.session, u, cost)
-            if u.input_tokens and flow.usage is not None and answered:
+            if ticket.estimate is not None and u.input_tokens and flow.usage is not None and answered:
                 self.calibrator.observe(ticket.model, ticket.estimate,
                                         u.input_tokens + u.cache_write_tokens + u.cache_read_tokens)
 
@@ -336,7 +327,7 @@ class Limits:
 
     async def reconcile(self) -> int:
         """Raise Redis spend counters to the ledger's totals where they are behind."""
-        if not self.shared or not hasattr(self.store, "scan_ledger_keys"):
+        if not hasattr(self.store, "scan_ledger_keys"):  # the memory store is seeded, never behind
             return 0
         await self.flush()
         return await self.ledger.reconcile(self.store)
@@ -380,6 +371,16 @@ class Limits:
         with contextlib.suppress(Exception):
             await self.flush()
         await self.store.close()
+
+
+def _first_time(seen: set[str], key: str) -> bool:
+    """True the first time ``key`` is seen (the memory is bounded: it forgets all at 10,000)."""
+    if key in seen:
+        return False
+    if len(seen) >= 10_000:
+        seen.clear()
+    seen.add(key)
+    return True
 
 
 def _scaled(counter: Bucket | Quota, share: float) -> Bucket | Quota:

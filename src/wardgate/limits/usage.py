@@ -13,7 +13,9 @@ from typing import Any
 
 import orjson
 
-__all__ = ["Usage", "usage_from_message", "merge_usage", "track_stream"]
+__all__ = ["Usage", "usage_from_message", "merge_usage", "fold_event", "track_stream", "USAGE_EVENTS"]
+
+USAGE_EVENTS = frozenset({"message_start", "message_delta", "message_stop"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +90,17 @@ def _blocks_with_usage(data: bytes):
                 name = line[6:].strip().decode("latin-1")
             elif line.startswith(b"data:"):
                 payload.append(line[6:] if line[5:6] == b" " else line[5:])
-        if name in ("message_start", "message_delta", "message_stop"):
+        if name in USAGE_EVENTS:
             yield name, b"\n".join(payload)
+
+
+def fold_event(prev: Usage | None, name: str, doc: Any) -> Usage | None:
+    """``prev`` with the usage one ``message_start``/``message_delta`` event carries."""
+    if not isinstance(doc, dict):
+        return prev
+    message = doc.get("message") if name == "message_start" else None
+    u = message.get("usage") if isinstance(message, dict) else doc.get("usage")
+    return merge_usage(prev or Usage(), u) if isinstance(u, dict) else prev
 
 
 def track_stream(prev: Usage | None, data: bytes) -> tuple[Usage | None, bool]:
@@ -100,12 +111,7 @@ def track_stream(prev: Usage | None, data: bytes) -> tuple[Usage | None, bool]:
             stopped = True
             continue
         try:
-            doc = orjson.loads(payload)
+            prev = fold_event(prev, name, orjson.loads(payload))
         except orjson.JSONDecodeError:
             continue
-        if not isinstance(doc, dict):
-            continue
-        u = doc.get("message", {}).get("usage") if name == "message_start" else doc.get("usage")
-        if isinstance(u, dict):
-            prev = merge_usage(prev or Usage(), u)
     return prev, stopped

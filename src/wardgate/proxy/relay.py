@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from wardgate.errors import UpstreamError, WardgateError
 from wardgate.flow import Flow
-from wardgate.limits.usage import track_stream, usage_from_message
+from wardgate.limits.usage import USAGE_EVENTS, fold_event, track_stream, usage_from_message
 from wardgate.proxy.headers import client_address, downstream_headers, upstream_headers
 from wardgate.proxy.intake import ClientDisconnected, check_content_type, check_fields, parse_json, read_body
 from wardgate.proxy.respond import send_error, sse_error_event
@@ -138,7 +138,7 @@ async def _forward(gw: "Gateway", flow: Flow, raw_headers, send) -> int:
         data = await resp.read()
         flow.upstream_seconds = time.perf_counter() - t0
         flow.response_body = data
-        if resp.status == 200 and flow.route == "messages":
+        if resp.status == 200 and flow.route == "messages" and gw.chain.finishes:  # a guard settles usage
             flow.usage = usage_from_message(flow.response)  # parsed once, shared with response hooks
             flow.answer_complete = flow.usage is not None
         if resp.status == 200 and flow.route == "messages" and gw.chain.inspects_responses:
@@ -165,14 +165,15 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     chain = gw.chain
     parser = SSEParser() if chain.rewrites_events else None
+    track = chain.finishes  # read usage as it goes by only when a guard settles it
     held = b""
     try:
         async for chunk in resp.chunks():
             if parser is not None:
                 out = []
                 for event in parser.feed(chunk):
-                    if event.event in _USAGE_EVENTS or event.event == "content_block_delta":
-                        _track(flow, event.raw)
+                    if track:
+                        _track_event(flow, event)
                     result = await chain.run_response_event(flow, event)
                     if isinstance(result, WardgateError):
                         await _end_with_error(flow, send, result)
@@ -187,7 +188,7 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
                     data, held = buf, b""
                 else:
                     data, held = buf[:cut], buf[cut:]
-                if data:
+                if data and track:
                     _track(flow, data)
             if data:
                 await send({"type": "http.response.body", "body": data, "more_body": True})
@@ -199,14 +200,14 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
     # An unterminated last event is relayed as it came when bytes pass through; with event
     # hooks it is dropped (no SSE client dispatches it, and no guard has seen it).
     tail = held
-    if parser is None and tail:
+    if parser is None and tail and track:
         _track(flow, tail)
     if parser is not None:
         last, _ = parser.close()
         out = []
         for event in last:
-            if event.event in _USAGE_EVENTS:
-                _track(flow, event.raw)
+            if track:
+                _track_event(flow, event)
             result = await chain.run_response_event(flow, event)
             if isinstance(result, WardgateError):
                 await _end_with_error(flow, send, result, b"".join(out))
@@ -224,15 +225,23 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
     return 200
 
 
-_USAGE_EVENTS = frozenset({"message_start", "message_delta", "message_stop"})
-
-
 def _track(flow: Flow, data: bytes) -> None:
-    """Usage as the stream goes by (the events' cumulative counts), for limits and the audit."""
+    """Usage as raw bytes go by (the events' cumulative counts), for limits and the audit."""
     flow.usage, stopped = track_stream(flow.usage, data)
     flow.stream_deltas += data.count(b"event: content_block_delta")
     if stopped:
         flow.answer_complete = True
+
+
+def _track_event(flow: Flow, event) -> None:
+    """The same, for an event the parser already split (its JSON is parsed once, here)."""
+    name = event.event
+    if name == "content_block_delta":
+        flow.stream_deltas += 1
+    elif name == "message_stop":
+        flow.answer_complete = True
+    elif name in USAGE_EVENTS:
+        flow.usage = fold_event(flow.usage, name, event.json)
 
 
 async def _end_with_error(flow: Flow, send, err: WardgateError, prefix: bytes = b"") -> None:
