@@ -67,7 +67,7 @@ def test_yaml_words_on_off_are_not_booleans_for_guard_modes(tmp_path):
     from wardgate.guards import build_guards
     cfg = tmp_path / "c.yaml"
     cfg.write_text("guards:\n  limits:\n    mode: off\n")
-    assert [g.mode for g in build_guards(load_settings(cfg, {}))][-1] == "off"
+    assert {g.name: g.mode for g in build_guards(load_settings(cfg, {}))}["limits"] == "off"
     env = load_settings(None, {"WARDGATE_GUARDS__LIMITS__MODE": "off", "WARDGATE_SERVER__ACCESS_LOG": "false"})
     assert env.guards["limits"]["mode"] == "off" and env.server.access_log is False
     assert load_settings(None, {"WARDGATE_LIMITS__REDIS_PREFIX": "wgbench:1:"}).limits.redis_prefix == "wgbench:1:"

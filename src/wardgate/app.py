@@ -56,6 +56,7 @@ class Services:
     """Shared services guards are configured with (``Guard.setup(settings, services)``)."""
     identity: Identity
     limits: Limits | None = None
+    pepper: bytes | None = None   # the gateway's secret: derives the DLP vault's keys
 
 
 class Gateway:
@@ -160,7 +161,7 @@ def build_app(settings: Settings, *, api_key: str | None = None, guards: list[Gu
     db = Database(settings.database_url)
     identity = Identity(settings, db, pepper)
     limits = Limits(settings, db, metrics=metrics, secret=pepper, store=limit_store)
-    chain = GuardChain(build_guards(settings, Services(identity, limits)) if guards is None else guards,
+    chain = GuardChain(build_guards(settings, Services(identity, limits, pepper)) if guards is None else guards,
                        on_fail_open=lambda name: metrics.fail_open.labels(name).inc())
     if upstream is None:
         key = api_key if api_key is not None else upstream_api_key(settings)

@@ -75,9 +75,9 @@ class GuardChain:
 
     def _verdict(self, flow: Flow, guard: Guard, deny: Deny) -> WardgateError | None:
         if guard.mode == "shadow":
-            flow.decide(guard.name, deny.error.code, "shadow", deny.reason)
+            flow.decide(guard.name, deny.error.code, "shadow", deny.reason, deny.findings)
             return None
-        flow.decide(guard.name, deny.error.code, "deny", deny.reason)
+        flow.decide(guard.name, deny.error.code, "deny", deny.reason, deny.findings)
         return deny.error
 
     # ---- hooks
@@ -100,31 +100,41 @@ class GuardChain:
                 return err
         return None
 
-    async def run_response_event(self, flow: Flow, event: SSEEvent) -> SSEEvent | WardgateError | None:
-        """Pass one SSE event through the guards (reverse order). None: drop the event."""
-        current: SSEEvent | None = event
+    async def run_response_event(self, flow: Flow, event: SSEEvent
+                                 ) -> SSEEvent | list[SSEEvent] | WardgateError | None:
+        """Pass one SSE event through the guards (reverse order). None: drop the event; a
+        list: several events in its place (a guard released text it held back)."""
+        current: list[SSEEvent] = [event]
         for guard in self._events:
-            try:
-                out = await guard.on_response_event(flow, current)
-            except Exception as exc:
-                err = self._failed(flow, guard, "on_response_event", exc)
-                if err is not None:
-                    return err
-                continue
-            if isinstance(out, Deny):
-                err = self._verdict(flow, guard, out)
-                if err is not None:
-                    return err
-                continue
-            if out is not current:
-                rewrote = flow.state.setdefault("chain.rewrote", set())
-                if guard.name not in rewrote:  # one decision per guard, not one per delta
-                    rewrote.add(guard.name)
-                    flow.decide(guard.name, f"{guard.name}.rewrote", "rewrite")
-            current = out
-            if current is None:
+            nxt: list[SSEEvent] = []
+            for ev in current:
+                try:
+                    out = await guard.on_response_event(flow, ev)
+                except Exception as exc:
+                    err = self._failed(flow, guard, "on_response_event", exc)
+                    if err is not None:
+                        return err
+                    nxt.append(ev)
+                    continue
+                if isinstance(out, Deny):
+                    err = self._verdict(flow, guard, out)
+                    if err is not None:
+                        return err
+                    nxt.append(ev)
+                    continue
+                if out is not ev:
+                    rewrote = flow.state.setdefault("chain.rewrote", set())
+                    if guard.name not in rewrote:  # one decision per guard, not one per delta
+                        rewrote.add(guard.name)
+                        flow.decide(guard.name, f"{guard.name}.rewrote", "rewrite")
+                if isinstance(out, list):
+                    nxt.extend(out)
+                elif out is not None:
+                    nxt.append(out)
+            current = nxt
+            if not current:
                 return None
-        return current
+        return current[0] if len(current) == 1 else current
 
     async def run_finish(self, flow: Flow) -> None:
         """Finish hooks (reverse order). Errors are logged and counted, never raised: the

@@ -22,6 +22,8 @@ class Decision:
     code: str      # stable dotted code: "authn.allowed", "authn.failed", "guard.error"
     action: str    # allow | deny | shadow | error | fail-open | rewrite
     reason: str = ""
+    # what was found, for the audit log: kinds, counts, where (never values)
+    findings: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +111,9 @@ class Flow:
         return self.response_body
 
     # ---- decisions
-    def decide(self, guard: str, code: str, action: str, reason: str = "") -> None:
-        self.decisions.append(Decision(guard, code, action, reason))
+    def decide(self, guard: str, code: str, action: str, reason: str = "",
+               findings: tuple[dict[str, Any], ...] = ()) -> None:
+        self.decisions.append(Decision(guard, code, action, reason, findings))
 
     @property
     def outcome(self) -> str:

@@ -229,6 +229,20 @@ class SessionCaps(_Model):
     idle_minutes: float = Field(60.0, gt=0, le=10080)
 
 
+DlpAction = Literal["allow", "redact", "mask", "pseudonymize", "block"]
+OutputAction = Literal["allow", "flag", "redact"]
+
+
+class DlpPolicy(_Model):
+    """A role's data-protection overrides, on top of ``guards.dlp`` (see docs/dlp.md).
+    Keys of ``actions``/``output``: an entity kind (``email``), a category (``secret``,
+    ``pii``, ``custom``) or ``custom:<name>``."""
+
+    actions: dict[str, DlpAction] = Field(default_factory=dict)
+    output: dict[str, OutputAction] = Field(default_factory=dict)
+    block_binary: bool | None = None
+
+
 class RolePolicy(_Model):
     call_model: bool = True
     models: list[str] = Field(default_factory=lambda: ["*"])
@@ -242,6 +256,7 @@ class RolePolicy(_Model):
     read_audit: bool = False
     limits: LimitSet | None = None      # per caller (the SSO user, or the key's owner)
     session: SessionCaps | None = None
+    dlp: DlpPolicy | None = None
 
 
 DEFAULT_ROLES: dict[str, RolePolicy] = {

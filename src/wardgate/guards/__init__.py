@@ -11,6 +11,7 @@ from typing import Any
 from wardgate.errors import ConfigError
 from wardgate.guards.authn import AuthnGuard
 from wardgate.guards.base import Deny, Guard, GuardConfig
+from wardgate.guards.dlp import DlpGuard
 from wardgate.guards.limits import LimitsGuard
 from wardgate.guards.policy import PolicyGuard
 from wardgate.guards.shape import RequestShapeGuard
@@ -22,8 +23,9 @@ GUARDS: dict[str, type[Guard]] = {
     RequestShapeGuard.name: RequestShapeGuard,
     PolicyGuard.name: PolicyGuard,
     LimitsGuard.name: LimitsGuard,
+    DlpGuard.name: DlpGuard,
 }
-DEFAULT_ORDER: tuple[str, ...] = ("authn", "shape", "policy", "limits")
+DEFAULT_ORDER: tuple[str, ...] = ("authn", "shape", "policy", "limits", "dlp")
 
 
 def build_guards(settings: Any, services: Any = None) -> list[Guard]:

@@ -20,6 +20,7 @@ class Deny:
 
     error: WardgateError
     reason: str = ""
+    findings: tuple[dict[str, Any], ...] = ()   # kinds, counts, where: for the audit log
 
 
 class GuardConfig(BaseModel):
@@ -73,10 +74,10 @@ class Guard:
     async def on_request(self, flow: Flow) -> Deny | None:
         return None
 
-    async def on_response_event(self, flow: Flow, event: SSEEvent) -> SSEEvent | Deny | None:
+    async def on_response_event(self, flow: Flow, event: SSEEvent) -> SSEEvent | list[SSEEvent] | Deny | None:
         """Each SSE event of a streamed answer, as it arrives. Return the event to relay (the
-        same, or a new one from ``event.with_json``), None to drop it, or Deny to end the
-        stream with an in-band ``error`` event."""
+        same, or a new one from ``event.with_json``), a list of events to relay in its place,
+        None to drop it, or Deny to end the stream with an in-band ``error`` event."""
         return event
 
     async def on_finish(self, flow: Flow) -> None:

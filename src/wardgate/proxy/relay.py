@@ -178,7 +178,9 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
                     if isinstance(result, WardgateError):
                         await _end_with_error(flow, send, result)
                         return 200
-                    if result is not None:
+                    if isinstance(result, list):
+                        out.extend(e.raw for e in result)
+                    elif result is not None:
                         out.append(result.raw)
                 data = b"".join(out)
             else:  # pass bytes through, but only whole events (a half event is held back)
@@ -212,7 +214,9 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
             if isinstance(result, WardgateError):
                 await _end_with_error(flow, send, result, b"".join(out))
                 return 200
-            if result is not None:
+            if isinstance(result, list):
+                out.extend(e.raw for e in result)
+            elif result is not None:
                 out.append(result.raw)
         tail = b"".join(out)
     if chain.inspects_responses:

@@ -52,11 +52,13 @@ class SimState:
     api_key: str | None = None          # when set, x-api-key must equal it
     latency_ms: float = 0.0
     chunk_delay_ms: float = 0.0
+    piece_chars: int = 0                # >0: stream text in pieces of this many characters (else word by word)
     faults: deque = field(default_factory=deque)
     requests: deque = field(default_factory=lambda: deque(maxlen=1000))
     stats: dict = field(default_factory=lambda: {"requests": 0, "completed": 0, "cancelled": 0, "in_flight": 0})
 
     def reset(self) -> None:
+        self.piece_chars = 0
         self.faults.clear()
         self.requests.clear()
         for k in self.stats:
@@ -176,7 +178,7 @@ class SimUpstreamApp:
         delay = self.state.chunk_delay_ms / 1000
         if kind == "slow":
             delay = float(arg or 50) / 1000
-        events = reply.events()
+        events = reply.events(self.state.piece_chars)
         for i, (name, data) in enumerate(events):
             if kind in ("drop", "error_event", "idle") and i == 4:
                 if kind == "drop":

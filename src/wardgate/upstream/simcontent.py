@@ -50,7 +50,12 @@ def _has_tool_result(content: Any) -> bool:
 _SAMPLES = {"string": "example", "integer": 1, "number": 1, "boolean": True, "array": [], "object": {}}
 
 
-def _sample_input(schema: Any) -> dict:
+_ECHO_ARGS = ("text", "query", "message", "body")
+
+
+def _sample_input(schema: Any, said: str = "") -> dict:
+    """Arguments from the tool's schema; string arguments named text/query/message/body carry
+    the user's last words (so a test can see what the model would pass on)."""
     if not isinstance(schema, dict):
         return {}
     props = schema.get("properties") or {}
@@ -60,6 +65,8 @@ def _sample_input(schema: Any) -> dict:
         kind = spec.get("type") if isinstance(spec, dict) else None
         if isinstance(spec, dict) and spec.get("enum"):
             out[name] = spec["enum"][0]
+        elif said and name in _ECHO_ARGS and kind in (None, "string"):
+            out[name] = said[:500]
         else:
             out[name] = _SAMPLES.get(kind if isinstance(kind, str) else "string", "example")
     return out
@@ -85,18 +92,18 @@ class Reply:
                 "content": self.blocks, "stop_reason": self.stop_reason, "stop_sequence": None,
                 "usage": self._usage(self.output_tokens)}
 
-    def events(self) -> list[tuple[str, dict]]:
+    def events(self, piece_chars: int = 0) -> list[tuple[str, dict]]:
         start = self.message() | {"content": [], "stop_reason": None, "usage": self._usage(1)}
         out: list[tuple[str, dict]] = [("message_start", {"type": "message_start", "message": start})]
         for i, block in enumerate(self.blocks):
             kind = block["type"]
             if kind == "text":
                 empty = {"type": "text", "text": ""}
-                deltas = [{"type": "text_delta", "text": t} for t in _pieces(block["text"])]
+                deltas = [{"type": "text_delta", "text": t} for t in _pieces(block["text"], piece_chars)]
             elif kind == "tool_use":
                 empty = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
                 deltas = [{"type": "input_json_delta", "partial_json": p}
-                          for p in _pieces(orjson.dumps(block["input"]).decode(), 12)]
+                          for p in _pieces(orjson.dumps(block["input"]).decode(), piece_chars or 12)]
             else:  # thinking
                 empty = {"type": "thinking", "thinking": "", "signature": ""}
                 deltas = [{"type": "thinking_delta", "thinking": t} for t in _pieces(block["thinking"])]
@@ -142,7 +149,7 @@ def build_reply(body: dict) -> Reply:
             tool = next((t for t in tools if t.get("name") == choice.get("name")), tool)
         blocks.append({"type": "text", "text": PREFIX + f"I will call the {tool.get('name')} tool."})
         blocks.append({"type": "tool_use", "id": "toolu_sim_" + os.urandom(8).hex(),
-                       "name": tool.get("name"), "input": _sample_input(tool.get("input_schema"))})
+                       "name": tool.get("name"), "input": _sample_input(tool.get("input_schema"), _text_of(last))})
         return Reply(model, blocks, "tool_use", input_tokens)
     if _has_tool_result(last):
         text = PREFIX + "Thanks, I received the tool result."

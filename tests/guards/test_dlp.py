@@ -1,0 +1,110 @@
+"""The dlp guard through the in-process app, against the simulated upstream (which echoes the
+user's words, so placeholders come back and must be restored)."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from tests.conftest import message_body
+
+EMAIL = "jane.roe@example.org"
+CARD = "4111 1111 1111 1111"
+AWS = "AKIAQ3EGRLWZ7YBJXN5T"
+
+
+def _upstream_text(sim) -> str:
+    return sim.state.requests[-1]["body"]
+
+
+def _sse_text(raw: str) -> tuple[str, list[dict]]:
+    text, events = [], []
+    for block in raw.split("\n\n"):
+        data = [line[6:] for line in block.split("\n") if line.startswith("data: ")]
+        if not data:
+            continue
+        ev = orjson.loads(data[0])
+        events.append(ev)
+        if ev.get("type") == "content_block_delta" and ev["delta"].get("type") == "text_delta":
+            text.append(ev["delta"]["text"])
+    return "".join(text), events
+
+
+async def test_secret_blocks_and_names_the_kind_never_the_value(client, sim):
+    before = len(sim.state.requests)
+    r = await client.post("/v1/messages", json=message_body(
+        messages=[{"role": "user", "content": f"deploy with key {AWS} please"}]))
+    assert r.status_code == 400
+    err = r.json()["error"]
+    assert err["type"] == "invalid_request_error"
+    assert "aws_access_key_id" in err["message"] and AWS not in r.text
+    assert len(sim.state.requests) == before  # the upstream never saw it
+
+
+async def test_pii_pseudonymized_upstream_and_restored_in_json(client, sim):
+    r = await client.post("/v1/messages", json=message_body(
+        messages=[{"role": "user", "content": f"Email {EMAIL} about card {CARD}, and {EMAIL} again"}]))
+    assert r.status_code == 200, r.text
+    sent = _upstream_text(sim)
+    assert EMAIL not in sent and CARD not in sent
+    assert "[EMAIL_1]" in sent and "[CREDIT_CARD_1]" in sent and sent.count("[EMAIL_1]") == 2
+    text = r.json()["content"][0]["text"]
+    assert f"Email {EMAIL} about card {CARD}, and {EMAIL} again" in text
+
+
+async def test_streamed_placeholders_split_across_deltas_are_restored(client, sim):
+    sim.state.piece_chars = 3  # "[EMAIL_1]" arrives as "[EM", "AIL", "_1]"
+    try:
+        r = await client.post("/v1/messages", json=message_body(
+            stream=True, messages=[{"role": "user", "content": f"write to {EMAIL} now"}]))
+    finally:
+        sim.state.piece_chars = 0
+    assert r.status_code == 200
+    text, events = _sse_text(r.text)
+    assert f"write to {EMAIL} now" in text
+    assert "[EMAIL" not in text and EMAIL not in _upstream_text(sim)
+    kinds = [e["type"] for e in events]
+    assert kinds[-1] == "message_stop" and kinds.count("content_block_stop") == 1
+
+
+async def test_same_value_same_placeholder_across_turns(client, sim):
+    first = {"role": "user", "content": f"my email is {EMAIL}"}
+    await client.post("/v1/messages", json=message_body(messages=[first]))
+    r = await client.post("/v1/messages", json=message_body(messages=[
+        first, {"role": "assistant", "content": f"Noted: {EMAIL}"},
+        {"role": "user", "content": "and a.n.other@example.com too"}]))
+    assert r.status_code == 200
+    sent = orjson.loads(_upstream_text(sim))
+    assert sent["messages"][1]["content"] == "Noted: [EMAIL_1]"
+    assert sent["messages"][2]["content"] == "and [EMAIL_2] too"
+
+
+async def test_tool_input_deltas_restored_json_escaped(client, sim):
+    sim.state.piece_chars = 4
+    name = 'O"Brien <ob@example.com>'
+    tools = [{"name": "send", "description": "send a message",
+              "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}]
+    try:
+        r = await client.post("/v1/messages", json=message_body(
+            stream=True, tools=tools, messages=[{"role": "user", "content": f"mail {name}"}]))
+    finally:
+        sim.state.piece_chars = 0
+    _, events = _sse_text(r.text)
+    partial = "".join(e["delta"]["partial_json"] for e in events
+                      if e.get("type") == "content_block_delta" and e["delta"]["type"] == "input_json_delta")
+    assert orjson.loads(partial) == {"text": f"mail {name}"}
+    assert "ob@example.com" not in _upstream_text(sim)
+
+
+async def test_output_secret_redacted_in_stream_even_when_split(make_client, sim):
+    client = make_client(guards__dlp={"actions": {"secret": "allow"}})
+    key = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    sim.state.piece_chars = 5
+    try:
+        r = await client.post("/v1/messages", json=message_body(
+            stream=True, messages=[{"role": "user", "content": f"token {key} ok"}]))
+    finally:
+        sim.state.piece_chars = 0
+    text, _ = _sse_text(r.text)
+    assert key in _upstream_text(sim)  # allowed in: the policy said so
+    assert key not in text and "[GITHUB_TOKEN]" in text
