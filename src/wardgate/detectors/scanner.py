@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import re2
 
 from wardgate.detectors.finding import Finding, category_of
-from wardgate.detectors.pii import PII_RULES
+from wardgate.detectors.pii import PII_RULES, find_numbers
 from wardgate.detectors.rule import Rule
 from wardgate.detectors.secrets import SECRET_RULES
 from wardgate.detectors.text import normalize
@@ -125,7 +125,7 @@ class Scanner:
         wanted = None if kinds is None else set(kinds)
 
         def keep(rule: Rule) -> bool:
-            return wanted is None or rule.kind in wanted or rule.kind == "number" or rule.kind.startswith("custom:")
+            return wanted is None or rule.kind in wanted or rule.kind.startswith("custom:")
 
         rules = [r for r in (*SECRET_RULES, *PII_RULES) if keep(r)]
         self._values = _Pass([r for r in rules if not r.context])
@@ -149,6 +149,7 @@ class Scanner:
         t = norm.text
         raw: list[tuple[str, int, int, float, str]] = []
         self._values.run(t, raw)
+        find_numbers(t, raw)
         self._context.run(t, raw)
         self._custom.run(t, raw)
         _check(deadline)
