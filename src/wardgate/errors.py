@@ -4,7 +4,8 @@
     ├── ConfigError               (load time, never rendered to a client)
     ├── BadRequest                400 invalid_request_error request.invalid
     │   ├── InvalidJSON           400                       request.invalid_json
-    │   └── InvalidField          400                       request.invalid_field
+    │   ├── InvalidField          400                       request.invalid_field
+    │   └── SensitiveDataBlocked  400                       dlp.blocked (dlp.secret_blocked, …)
     ├── AuthenticationFailed      401 authentication_error  authn.failed
     ├── PermissionDenied          403 permission_error      permission.denied
     ├── NotFound                  404 not_found_error       route.not_found
@@ -15,6 +16,7 @@
     │   └── BudgetExceeded        429 rate_limit_error      budget.exceeded
     ├── SessionCapReached         403 permission_error      session.cap_reached
     ├── LimitsUnavailable         503 api_error             limits.unavailable
+    ├── VaultUnavailable          503 api_error             dlp.vault_unavailable
     ├── GuardError                503 api_error             guard.error
     └── UpstreamError             502 api_error             upstream.error
         ├── UpstreamTimeout       504 api_error             upstream.timeout
@@ -35,6 +37,8 @@ __all__ = [
     "BadRequest",
     "InvalidJSON",
     "InvalidField",
+    "SensitiveDataBlocked",
+    "VaultUnavailable",
     "AuthenticationFailed",
     "PermissionDenied",
     "NotFound",
@@ -158,6 +162,18 @@ class SessionCapReached(WardgateError):
     error_type = "permission_error"
     code = "session.cap_reached"
     default_message = "This agent session reached its cap; a person must review it before it continues."
+
+
+class SensitiveDataBlocked(BadRequest):
+    code = "dlp.blocked"
+    default_message = "The request contains data that may not be sent to the model."
+
+
+class VaultUnavailable(WardgateError):
+    status_code = 503
+    error_type = "api_error"
+    code = "dlp.vault_unavailable"
+    default_message = "The data-protection vault is unavailable; the request was not sent."
 
 
 class LimitsUnavailable(WardgateError):

@@ -108,3 +108,36 @@ async def test_output_secret_redacted_in_stream_even_when_split(make_client, sim
     text, _ = _sse_text(r.text)
     assert key in _upstream_text(sim)  # allowed in: the policy said so
     assert key not in text and "[GITHUB_TOKEN]" in text
+
+
+async def test_redis_vault_down_fails_closed(make_client, sim):
+    client = make_client(redis__url="redis://127.0.0.1:1", limits__backend="memory")
+    before = len(sim.state.requests)
+    r = await client.post("/v1/messages", json=message_body(
+        messages=[{"role": "user", "content": f"mail {EMAIL}"}]))
+    assert r.status_code == 503 and r.json()["error"]["message"].startswith("The data-protection vault")
+    assert len(sim.state.requests) == before
+    r = await client.post("/v1/messages", json=message_body())  # nothing to pseudonymize: no vault needed
+    assert r.status_code == 200
+
+
+async def test_redis_vault_shared_by_two_apps(make_client, sim, redis_url):
+    import uuid
+    prefix = f"wgtest:{uuid.uuid4().hex[:8]}:"
+    a = make_client(redis__url=redis_url, limits__redis_prefix=prefix)
+    b = make_client(redis__url=redis_url, limits__redis_prefix=prefix)
+    first = {"role": "user", "content": f"first {EMAIL}"}
+    await a.post("/v1/messages", json=message_body(messages=[{"role": "user", "content": "x y"}, first]))
+    r = await b.post("/v1/messages", json=message_body(messages=[
+        {"role": "user", "content": "x y"}, first, {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": f"again other@example.com and {EMAIL}"}]))
+    assert r.status_code == 200
+    sent = orjson.loads(_upstream_text(sim))
+    assert sent["messages"][3]["content"] == "again [EMAIL_2] and [EMAIL_1]"
+    assert f"again other@example.com and {EMAIL}" in r.json()["content"][0]["text"]
+
+
+async def test_count_tokens_is_scanned_too(client, sim):
+    r = await client.post("/v1/messages/count_tokens", json={"model": "claude-sonnet-5-5", "messages": [
+        {"role": "user", "content": f"key {AWS}"}]})
+    assert r.status_code == 400 and r.json()["error"]["message"].count("aws_access_key_id") == 1

@@ -142,7 +142,9 @@ class StreetAddressDetector:
             return self._number_first(words)
         if shape == 2:
             stem = words[0].rstrip(".").lower()
-            return None if stem in self._words else 0.8
+            if stem in self._words or text[end:end + 1] == "." and text[end + 1:end + 2].isdigit():
+                return None  # a word, or a version number ("wardgate 0.1.0")
+            return 0.8
         if shape == 3:
             return self._prefixed(words)
         if shape == 5:

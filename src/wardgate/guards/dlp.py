@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from wardgate.content import binary_parts, text_parts
 from wardgate.detectors.finding import Finding, category_of
 from wardgate.detectors.scanner import CustomEntity, ScanBudgetExceeded, Scanner, compile_pattern
-from wardgate.errors import ConfigError, InvalidField, PayloadTooLarge, WardgateError
+from wardgate.errors import ConfigError, PayloadTooLarge, SensitiveDataBlocked
+from wardgate.errors import VaultUnavailable as VaultDown
 from wardgate.flow import Flow
 from wardgate.guards.base import Deny, Guard, GuardConfig
 from wardgate.guards.dlp_output import OutputFilter
@@ -40,17 +41,6 @@ __all__ = ["DlpGuard", "DlpConfig"]
 
 _DEFAULT_ACTIONS = {"secret": "block", "pii": "pseudonymize", "custom": "pseudonymize"}
 _DEFAULT_OUTPUT = {"secret": "redact", "pii": "flag", "custom": "flag"}
-
-
-class DlpBlocked(InvalidField):
-    code = "dlp.blocked"
-
-
-class DlpUnavailable(WardgateError):
-    status_code = 503
-    error_type = "api_error"
-    code = "dlp.vault_unavailable"
-    message = "The data-protection vault is unavailable; the request was not sent."
 
 
 class CustomConfig(BaseModel):
@@ -173,7 +163,7 @@ class DlpGuard(Guard):
         if block_binary:
             where = next(binary_parts(body), None)
             if where is not None:
-                return Deny(DlpBlocked("Images and PDF documents are not allowed for your role: their content "
+                return Deny(SensitiveDataBlocked("Images and PDF documents are not allowed for your role: their content "
                                        "cannot be checked for sensitive data.", code="dlp.binary_blocked"),
                             f"binary content at {where}")
         deadline = time.perf_counter() + cfg.scan_budget_ms / 1000
@@ -197,7 +187,7 @@ class DlpGuard(Guard):
             kinds = sorted({f.kind for _, f in blocked})
             cat = "secret" if any(f.category == "secret" for _, f in blocked) else "personal data"
             where = blocked[0][0].where
-            return Deny(DlpBlocked(f"The request contains {cat} ({', '.join(kinds)}) in {where}; it was not "
+            return Deny(SensitiveDataBlocked(f"The request contains {cat} ({', '.join(kinds)}) in {where}; it was not "
                                    f"sent to the model. Remove it and retry.",
                                    code="dlp.secret_blocked" if cat == "secret" else "dlp.pii_blocked"),
                         f"{len(blocked)} finding(s): {', '.join(kinds)}", summary)
@@ -239,7 +229,7 @@ class DlpGuard(Guard):
                 flow.state["dlp.values"] = conv.values()
             except VaultUnavailable as exc:
                 flow.decide(self.name, "dlp.vault_unavailable", "error", type(exc.__cause__).__name__)
-                return Deny(DlpUnavailable(), "vault unavailable")
+                return Deny(VaultDown(), "vault unavailable")
         edits: dict[int, tuple[Any, list]] = {}
         for part, f, action in found:
             if action == "allow":
