@@ -141,3 +141,14 @@ async def test_count_tokens_is_scanned_too(client, sim):
     r = await client.post("/v1/messages/count_tokens", json={"model": "claude-sonnet-5-5", "messages": [
         {"role": "user", "content": f"key {AWS}"}]})
     assert r.status_code == 400 and r.json()["error"]["message"].count("aws_access_key_id") == 1
+
+
+async def test_session_header_from_limits_names_the_conversation(make_client, sim):
+    client = make_client(roles__service={"session": {"max_turns": 100}})
+    r = await client.post("/v1/messages", json=message_body(messages=[{"role": "user", "content": f"hi {EMAIL}"}]))
+    sid = r.headers["wardgate-session-id"]
+    r = await client.post("/v1/messages", headers={"wardgate-session-id": sid}, json=message_body(
+        messages=[{"role": "user", "content": f"new opening: zed@example.com then {EMAIL}"}]))
+    assert r.status_code == 200
+    sent = orjson.loads(_upstream_text(sim))["messages"][0]["content"]
+    assert sent == "new opening: [EMAIL_2] then [EMAIL_1]"

@@ -16,6 +16,8 @@ never values) go into the flow's decisions for the audit log. A scan that overru
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import time
 from collections import Counter
@@ -124,7 +126,9 @@ class DlpGuard(Guard):
         self.settings = settings
         pepper = getattr(services, "pepper", None) if services is not None else None
         secret = pepper or os.urandom(32)
-        self._sid_secret = secret
+        # the same derivation as the limits service, so a wardgate-session-id it issued names
+        # the conversation here too
+        self._sid_secret = hmac.new(secret, b"wardgate-session-id", hashlib.sha256).digest()
         key = VaultKey(secret)
         backend = cfg.vault.backend
         redis_url = settings.redis.url if settings is not None else None
