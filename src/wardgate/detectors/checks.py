@@ -66,10 +66,13 @@ def ssn_ok(digits: str) -> bool:
         digits not in ("123456789", "078051120", "219099999")
 
 
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 def ipv4_ok(s: str) -> bool:
-    parts = s.split(".")
-    return len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and int(p) <= 255 and
-                                   (p == "0" or not p.startswith("0")) for p in parts)
+    """Four decimal octets, 0-255, no leading zeros (``010`` is octal to some parsers)."""
+    return _IPV4.fullmatch(s) is not None
 
 
 def ipv6_ok(s: str) -> bool:

@@ -202,12 +202,14 @@ class PersonNameDetector:
         return out
 
     def _self_intro(self, text: str) -> list[tuple[int, int, float]]:
-        hits = (self._intro_hit(m) for m in _SELF_INTRO.finditer(text))
+        data = text.encode() if text.isascii() else text  # same offsets; the binding is faster on bytes
+        hits = (self._intro_hit(m, text) for m in _SELF_INTRO.finditer(data))
         return [hit for hit in hits if hit is not None]
 
-    def _intro_hit(self, m) -> tuple[int, int, float] | None:
+    def _intro_hit(self, m, text: str) -> tuple[int, int, float] | None:
         first, last, words, _ = self._lex
-        given, surname = m.group(1), m.group(2)
+        given = text[m.start(1):m.end(1)]
+        surname = text[m.start(2):m.end(2)] if m.start(2) >= 0 else None
         if given not in first or given in words:
             return None
         end = m.end(1)

@@ -74,11 +74,12 @@ class _Pass:
         index = self.regex.groupindex if self.regex is not None else {}
         self._by_group = {index[f"r{i}"]: (rule, index.get(f"v{i}")) for i, rule in enumerate(rules)}
 
-    def run(self, text: str, out: list[tuple[str, int, int, float, str]]) -> None:
+    def run(self, text: str, out: list[tuple[str, int, int, float, str]], data: bytes | None = None) -> None:
+        """``data``: ``text`` as bytes when it is ASCII (same offsets, a faster binding path)."""
         if self.regex is None:
             return
         by_group = self._by_group
-        for m in self.regex.finditer(text):
+        for m in self.regex.finditer(text if data is None else data):
             rule, vgroup = by_group[m.lastindex]
             if vgroup is not None:
                 start, end = m.span(vgroup)
@@ -148,10 +149,11 @@ class Scanner:
         norm = normalize(text)
         t = norm.text
         raw: list[tuple[str, int, int, float, str]] = []
-        self._values.run(t, raw)
-        find_numbers(t, raw)
-        self._context.run(t, raw)
-        self._custom.run(t, raw)
+        data = t.encode() if t.isascii() else None
+        self._values.run(t, raw, data)
+        find_numbers(t, raw, data)
+        self._context.run(t, raw, data)
+        self._custom.run(t, raw, data)
         _check(deadline)
         for detector, kind in ((self._names, "person"), (self._addresses, "street_address")):
             if detector is not None:
