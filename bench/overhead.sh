@@ -5,11 +5,12 @@
 #   bench/overhead.sh                      # direct + wardgate + the peers that are installed
 #   PEERS="" bench/overhead.sh             # direct + wardgate only
 #   DURATION=10 REPEATS=2 bench/overhead.sh   # harness knobs pass through (see its run_all.sh)
-#   WG_VARIANT=bare|accounting|limits bench/overhead.sh   # which Wardgate (default: accounting)
+#   WG_VARIANT=bare|nodlp|accounting|limits bench/overhead.sh   # which Wardgate (default: accounting)
 #
-# Variants: `bare` is the foundation's chain (authn, shape, policy; the limits guard off);
-# `accounting` is the default install (the limits guard on, no limits configured: usage read
-# from every response and written to the spend ledger); `limits` adds limits and budgets on
+# Variants: `bare` is the foundation's chain (authn, shape, policy; limits and dlp off);
+# `nodlp` is the default install without the dlp guard; `accounting` is the default install
+# (the limits guard on, no limits configured: usage read from every response and written to
+# the spend ledger; the dlp guard on: every request scanned, answers scanned and restored); `limits` adds limits and budgets on
 # the Redis backend at every scope (key rpm+tpm+budget, user rpm+budget, workspace budget,
 # global rpm+concurrency: 8 counters checked and reserved in one Lua script per request), set
 # high enough never to refuse.
@@ -42,7 +43,8 @@ WG_VARIANT="${WG_VARIANT:-accounting}"
 KEY_FLAGS=""
 VARIANT_ENV=""
 case "$WG_VARIANT" in
-  bare) VARIANT_ENV="WARDGATE_GUARDS__LIMITS__MODE=off" ;;
+  bare) VARIANT_ENV="WARDGATE_GUARDS__LIMITS__MODE=off WARDGATE_GUARDS__DLP__MODE=off" ;;
+  nodlp) VARIANT_ENV="WARDGATE_GUARDS__DLP__MODE=off" ;;
   accounting) ;;
   limits)
     KEY_FLAGS="--rpm 100000000 --tpm 1000000000000 --budget-usd 1000000 --budget-period month"
@@ -50,7 +52,7 @@ case "$WG_VARIANT" in
 WARDGATE_ROLES__DEVELOPER__LIMITS__RPM=100000000 WARDGATE_ROLES__DEVELOPER__LIMITS__BUDGET_USD=1000000 \
 WARDGATE_LIMITS__WORKSPACES__BENCH__BUDGET_USD=1000000 WARDGATE_LIMITS__GLOBAL__RPM=100000000 \
 WARDGATE_LIMITS__GLOBAL__CONCURRENT=100000" ;;
-  *) echo "WG_VARIANT: bare, accounting or limits" >&2; exit 2 ;;
+  *) echo "WG_VARIANT: bare, nodlp, accounting or limits" >&2; exit 2 ;;
 esac
 # A real virtual key (workspace bench, role developer) in a fresh database: the benchmark runs the
 # identity path callers use (checksum, cached key look-up, policy), not a static key.

@@ -100,6 +100,9 @@ def _split_number(cand: str, text: str, start: int):
 
 def _number(value: str, text: str, start: int):
     value = value.rstrip(". -")
+    if value.startswith("(") and ")" not in value[1:6]:  # "(4111 1111 …)": the bracket is prose
+        value, start = value[1:], start + 1
+    value = value.rstrip(")") if value.count(")") > value.count("(") else value
     got = classify_number(value, text, start)
     if got is not None:
         return got[1], start, start + len(value), got[0]
@@ -127,8 +130,16 @@ def find_numbers(text: str, out: list, data: bytes | None = None) -> None:
             out.append((got[3], got[1], got[2], got[0], "number"))
 
 
+def _ipv4(value: str, text: str, start: int):
+    if not ipv4_ok(value) or text[max(0, start - 9):start].rstrip().lower().endswith(("version", "v")):
+        return None
+    if text[start + len(value):start + len(value) + 2][:1] == "." and text[start + len(value) + 1:][:1].isdigit():
+        return None  # 1.2.3.4.5: a version or an OID
+    return 0.9
+
+
 def _iban(value: str, _text: str, start: int):
-    compact = value.replace(" ", "").upper()
+    compact = value.replace(" ", "").replace("-", "").upper()
     want = _IBAN_LEN.get(compact[:2])
     if want is None or len(compact) < want:
         return None
@@ -137,7 +148,7 @@ def _iban(value: str, _text: str, start: int):
         return None
     seen = 0  # the original span of the first ``want`` characters
     for i, ch in enumerate(value):
-        if ch != " ":
+        if ch not in " -":
             seen += 1
             if seen == want:
                 return 0.99, start, start + i + 1
@@ -163,7 +174,8 @@ _DATE_VALUE = (r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|" + _MO
 PII_RULES: tuple[Rule, ...] = (
     Rule("email", "email",
          r"[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,24}\b", None, 0.95),
-    Rule("iban", "iban", r"\b(?i:[a-z]{2}\d{2}(?:[ ]?[a-z0-9]{4}){2,7}(?:[ ]?[a-z0-9]{1,4})?)\b", _iban),
+    Rule("iban", "iban", r"\b(?i:[a-z]{2}\d{2}(?:[ \-]?[a-z0-9]{4}){2,7}(?:[ \-]?[a-z0-9]{1,4})?)\b", _iban),
+    Rule("ip_address", "ipv4", r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", _ipv4),
     Rule("ip_address", "ipv6", r"(?i:\b(?:[0-9a-f]{1,4}:){1,7}(?::?[0-9a-f]{1,4}){1,7}\b|::(?:[0-9a-f]{1,4}:?){1,7}\b)", _ipv6),
     Rule("date_of_birth", "dob",
          r"(?i:\b(?:dob|d\.o\.b\.?|date of birth|birth ?date|born(?: on)?|birthday|geburtsdatum)\b)[^\n\d]{0,20}?(?P<v>"

@@ -35,6 +35,13 @@ def _spaced(min_len: int):
     return check
 
 
+def _slack(value: str, text: str, start: int):
+    got = _spaced(15)(value, text, start)
+    if got is None or sum(c.isdigit() for c in text[got[1]:got[2]]) < 4:
+        return None  # real tokens carry numeric team and user ids: "xoxb- and xoxp- tokens" is prose
+    return got
+
+
 def _password(value: str, _text: str, start: int):
     inner = value
     if len(value) >= 2 and value[0] in "\"'" and value[-1] == value[0]:
@@ -91,16 +98,16 @@ SECRET_RULES: tuple[Rule, ...] = (
     Rule("anthropic_key", "anthropic",
          r"sk-ant-(?:api|admin|oat|ort|sid)\d\d-(?:[ ]?[A-Za-z0-9_\-]){16,120}", _spaced(24)),
     Rule("openai_key", "openai",
-         r"\bsk-(?:proj|svcacct|admin|None)-(?:[ ]?[A-Za-z0-9_\-]){20,200}|\bsk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}\b"
-         r"|\bsk-[A-Za-z0-9]{48}\b", _spaced(28)),
+         r"\bsk-(?:proj|svcacct|admin|None)-(?:[ ]?[A-Za-z0-9_\-]){20,200}"
+         r"|\bsk-(?:" + _SEP + r"[A-Za-z0-9]){48}\b", _spaced(28)),
     Rule("aws_access_key_id", "aws-key-id",
          r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|APKA|AIPA)(?:" + _SEP + r"[A-Z2-7]){16}\b", _spaced(20)),
     Rule("github_token", "github",
          r"\b(?:ghp|gho|ghu|ghs|ghr)_(?:" + _SEP + r"[A-Za-z0-9]){36}\b|\bgithub_pat_(?:" + _SEP + r"[A-Za-z0-9_]){60,100}", _spaced(40)),
     Rule("gitlab_token", "gitlab", r"\b(?:glpat|gldt|glrt|glptt|glsoat|gloas)-(?:[ ]?[A-Za-z0-9_\-]){20,64}", _spaced(26)),
     Rule("slack_token", "slack",
-         r"\bxox[abposre]-[A-Za-z0-9\-]{10,200}|\bxapp-\d-[A-Za-z0-9\-]{10,200}"
-         r"|hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{20,120}", _spaced(15)),
+         r"\bxox[abposre]-(?:[ ]?[A-Za-z0-9\-]){10,200}|\bxapp-\d-[A-Za-z0-9\-]{10,200}"
+         r"|hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{20,120}", _slack),
     Rule("stripe_key", "stripe", r"\b(?:sk|rk)_(?:live|test)_(?:" + _SEP + r"[A-Za-z0-9]){16,200}|\bwhsec_[A-Za-z0-9]{24,64}",
          _spaced(24)),
     Rule("google_api_key", "google", r"\bAIza(?:" + _SEP + _B64URL + r"){35}", _spaced(39)),
