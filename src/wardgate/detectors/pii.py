@@ -31,29 +31,30 @@ _PHONE_GROUPS = re.compile(r"^(\+\d{1,3}[ \-.]?)?(\(\d{1,4}\)[ \-.]?)?\d{1,5}([ 
                            r"(\s?(x|ext\.?)\s?\d{1,5})?$")
 
 
+_EXT = re.compile(r"\s?(?:x|ext\.?)\s?\d{1,5}$")
+
+
 def _phone(cand: str, text: str, start: int) -> float | None:
-    digits = digits_of(cand.split("x")[0].split("ext")[0])
-    if not 7 <= len(digits) <= 15 or _DATE.match(cand) or _ISO_DATE.match(cand):
-        return None
-    if not cand.startswith("+") and not _PHONE_GROUPS.match(cand):
+    number = _EXT.sub("", cand)
+    digits = digits_of(number)
+    if not 7 <= len(digits) <= 15 or _DATE.match(number) or _ISO_DATE.match(number):
         return None
     before = text[max(0, start - 40):start]
     if before[-1:].isalnum() or before.endswith(("-", "_", "/", "=", ".")):
         return None  # part of an identifier, a path or a version
-    if cand.startswith("+"):
+    if number.startswith("+"):
         try:
-            num = phonenumbers.parse(cand.split("x")[0], None)
+            num = phonenumbers.parse(number, None)
         except phonenumbers.NumberParseException:
             return None
         if not phonenumbers.is_possible_number(num):
             return None
-        return 0.95 if phonenumbers.is_valid_number(num) or any(c in cand for c in " -.()") else 0.8
-    grouped = any(c in cand for c in " -.()")
+        return 0.95 if phonenumbers.is_valid_number(num) or any(c in number for c in " -.()") else 0.8
     if _PHONE_CONTEXT.search(before):
-        return 0.9
-    if not grouped:
+        return 0.9  # "tel 4155552671": a context word is enough, formatted or not
+    if not _PHONE_GROUPS.match(number) or not any(c in number for c in " -.()"):
         return None  # an unformatted run of digits is an id until something says it is a phone
-    if "." in cand and not re.match(r"^\d{2,4}(\.\d{2,4}){2,4}$", cand):
+    if "." in number and not re.match(r"^\d{2,4}(\.\d{2,4}){2,4}$", number):
         return None
     return 0.75
 
@@ -79,14 +80,19 @@ def classify_number(cand: str, text: str, start: int) -> tuple[str, float] | Non
     return None
 
 
+_MAX_PARTS = 6  # a phone or a card has at most this many space-separated groups
+
+
 def _split_number(cand: str, text: str, start: int):
     """A run that is not one thing may be several (``2024-05-01 415-555-2671``): try the
     space-separated parts, longest first."""
+    if _CARD_SHAPE.match(cand):
+        return []  # a card-shaped number that failed the card checks is not three phones
     parts = [(m.start(), m.end()) for m in re.finditer(r"\S+", cand)]
     out = []
     i = 0
     while i < len(parts):
-        for j in range(len(parts), i, -1):
+        for j in range(min(len(parts), i + _MAX_PARTS), i, -1):
             s, e = parts[i][0], parts[j - 1][1]
             got = classify_number(cand[s:e], text, start + s)
             if got is not None:

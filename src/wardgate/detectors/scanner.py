@@ -12,6 +12,7 @@ request rather than forwarding text it did not finish scanning.
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -55,9 +56,14 @@ class CustomEntity:
     def rule(self) -> Rule:
         if self.pattern is not None:
             return Rule(f"custom:{self.name}", f"custom:{self.name}", self.pattern, None, 0.9)
-        words = "|".join(re.escape(t) for t in sorted(set(self.terms), key=len, reverse=True) if t)
+        def bounded(term: str) -> str:  # \b only where the term has a word character at that end
+            left = r"\b" if term[0].isalnum() or term[0] == "_" else ""
+            right = r"\b" if term[-1].isalnum() or term[-1] == "_" else ""
+            return left + re.escape(term) + right
+
+        words = "|".join(bounded(t) for t in sorted(set(self.terms), key=len, reverse=True) if t)
         body = words if self.case_sensitive else f"(?i:{words})"
-        return Rule(f"custom:{self.name}", f"custom:{self.name}", rf"\b(?:{body})\b", None, 0.9)
+        return Rule(f"custom:{self.name}", f"custom:{self.name}", f"(?:{body})", None, 0.9)
 
 
 class _Pass:
@@ -104,17 +110,26 @@ class _Pass:
 _RANK = {"secret": 3, "custom": 2, "pii": 1}
 # On equal spans the more specific rule wins: a vendor format over a context word for
 # secrets, a context word (``licence no.``) over a bare number's shape for personal data.
-_WEAK = frozenset({"entropy", "password-assignment", "password-element", "number", "ipv6"})
+_WEAK = frozenset({"entropy", "password-assignment", "password-element", "url-credentials", "number", "ipv6"})
 
 
 def _resolve(raw: Iterable[tuple[str, int, int, float, str]]) -> list[tuple[str, int, int, float, str]]:
-    """Overlapping findings: the stronger category wins, then the longer span, then the first."""
+    """Overlapping findings: the stronger category wins, then the longer span, then the more
+    specific rule, then the first. O(n log n): kept spans are disjoint and sorted, so a new
+    span need only be compared with its neighbours."""
     ordered = sorted(raw, key=lambda f: (-_RANK[category_of(f[0])], -(f[2] - f[1]), f[4] in _WEAK, f[1]))
+    starts: list[int] = []
     kept: list[tuple[str, int, int, float, str]] = []
     for f in ordered:
-        if f[2] > f[1] and all(f[2] <= k[1] or f[1] >= k[2] for k in kept):
-            kept.append(f)
-    kept.sort(key=lambda f: f[1])
+        if f[2] <= f[1]:
+            continue
+        i = bisect.bisect_left(starts, f[1])
+        if i < len(kept) and kept[i][1] < f[2]:
+            continue  # the next kept span starts before this one ends
+        if i > 0 and kept[i - 1][2] > f[1]:
+            continue  # the previous kept span ends after this one starts
+        starts.insert(i, f[1])
+        kept.insert(i, f)
     return kept
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 
 from wardgate.detectors.checks import entropy, placeholder
+from wardgate.detectors.names import common_words
 from wardgate.detectors.rule import Rule
 
 __all__ = ["SECRET_RULES"]
 
 _SEP = r"[ \-]?"  # one optional space or dash between characters of a fixed-length key
-_WORDY_TAIL = re.compile(r"(?:[ ][a-z]{1,12})+$")
 _HEX = re.compile(r"(?i)^[0-9a-f\-]+$")
 _UUID = re.compile(r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$")
 
@@ -28,7 +28,18 @@ def _real(value: str, _text: str, _start: int):
 def _spaced(min_len: int):
     """A key that may be split by spaces: drop trailing ordinary words the pattern took along."""
     def check(value: str, _text: str, start: int):
-        trimmed = _WORDY_TAIL.sub("", value) if " " in value else value
+        trimmed = value
+        if " " in value:
+            groups = value.split(" ")
+            for i, g in enumerate(groups):  # "KEY - thanks": a dash standing alone is prose
+                if i and g in ("-", ""):
+                    groups = groups[:i]
+                    break
+            words = common_words()
+            while len(groups) > 1 and (groups[-1].lower() in words or  # "KEY and more": words it took along
+                                       groups[-1].isalpha() and groups[-1].islower() and len(groups[-1]) <= 3):
+                groups.pop()
+            trimmed = " ".join(groups)
         if len(trimmed.replace(" ", "")) < min_len or placeholder(trimmed):
             return None
         return 0.99, start, start + len(trimmed)
@@ -122,7 +133,7 @@ SECRET_RULES: tuple[Rule, ...] = (
     Rule("gcp_service_account", "gcp-key-id", r""""private_key_id"\s*:\s*"(?P<v>[0-9a-f]{40})\"""", None, 0.95),
     Rule("url_password", "url-credentials",
          r"\b[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s:/@\"'<>]{0,64}:(?P<v>[^\s:/@\"'<>]{1,128})@[A-Za-z0-9.\-\[]",
-         _url_password),
+         _url_password, context=True),
     # context rules: a word that says what follows
     Rule("aws_secret_key", "aws-secret",
          r"(?i:aws[^\n]{0,30}?secret[^\n]{0,20}?key|secret[_\- ]?access[_\- ]?key)(?:\s*\n\s*(?i:value))?[^A-Za-z0-9/+\n]{0,20}(?:(?i:is|\[none\])[^A-Za-z0-9/+\n]{0,6})?"
