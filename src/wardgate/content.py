@@ -1,11 +1,16 @@
-"""The text-bearing parts of a Messages API request, each with a way to write it back.
+"""Every string a Messages API request carries, each with a way to write it back.
 
 Guards that read or rewrite content (DLP now, prompt-injection checks next) walk the same
-parts: the system prompt, text blocks, ``tool_result`` contents, text documents (and their
-titles and context), search results, and the inputs of ``tool_use`` blocks replayed in the
-history. ``thinking`` blocks are skipped: they are signed by the upstream and must come
-back unchanged. Images and PDF/base64/URL documents are reported as binary parts; their
-bytes are not scanned.
+parts. The walk is exhaustive: every string anywhere in the body is a part (system prompt,
+text blocks, tool results, documents, search results, citations, tool definitions and their
+schemas, replayed tool inputs, server-tool and MCP blocks, metadata, stop sequences, block
+types the gateway does not know yet), except identifiers and binary payloads listed in
+``_NOT_TEXT``. Parts the gateway must not change are marked ``readonly``: signed
+``thinking`` blocks, names (tools, MCP servers), URLs, and the keys of free-form objects
+(a tool's input, its ``input_schema``); a guard may refuse them but not rewrite them.
+
+Where a part is (``where``) uses field names from the API and indices inside free-form
+objects, so a path never repeats a caller's own key, which could itself be sensitive.
 """
 
 from __future__ import annotations
@@ -16,97 +21,104 @@ from typing import Any
 
 __all__ = ["Part", "text_parts", "binary_parts"]
 
+# API fields whose strings are identifiers, enums or binary: never text a person wrote.
+_NOT_TEXT = frozenset({
+    "type", "id", "tool_use_id", "role", "model", "media_type", "signature", "stop_reason",
+    "cache_control", "encrypted_content", "file_id", "container", "tool_choice_type", "service_tier",
+    "stop_sequence", "ttl", "disable_parallel_tool_use", "cited_text_type",
+})
+_READONLY = frozenset({"name", "server_name", "url"})
+_FREE = frozenset({"input", "input_schema", "properties", "metadata"})  # objects whose keys callers choose
+_SIGNED = frozenset({"thinking", "redacted_thinking"})
+_CHANNEL = {"system": "system", "tools": "tools", "metadata": "metadata", "stop_sequences": "metadata"}
+
 
 @dataclass(slots=True)
 class Part:
-    where: str            # a path for humans and the audit log: messages[2].content[0].text
-    channel: str          # system | user | assistant | tool_result | document | tool_input
+    where: str            # a path for people and the audit log: messages[2].content[0].text
+    channel: str          # system | user | assistant | tool_result | document | tool_input | tools | metadata
     holder: Any           # the dict or list that holds the string
     key: Any              # its key or index there
+    readonly: bool = False
+    is_key: bool = False  # the string is a key of ``holder`` (a free-form object's key)
 
     @property
     def text(self) -> str:
-        return self.holder[self.key]
+        return self.key if self.is_key else self.holder[self.key]
 
     def set(self, value: str) -> None:
+        if self.readonly or self.is_key:
+            raise ValueError(f"{self.where} cannot be rewritten")
         self.holder[self.key] = value
 
 
-def _strings(holder: Any, key: Any, where: str, channel: str) -> Iterator[Part]:
+def _binary_source(block: dict) -> bool:
+    src = block.get("source")
+    return isinstance(src, dict) and src.get("type") not in ("text", "content", None)
+
+
+def _walk(holder: Any, key: Any, where: str, channel: str, free: bool, ro: bool) -> Iterator[Part]:
     value = holder[key]
     if isinstance(value, str):
-        yield Part(where, channel, holder, key)
+        yield Part(where, channel, holder, key, ro or key in _READONLY and not free)
     elif isinstance(value, list):
         for i in range(len(value)):
-            yield from _strings(value, i, f"{where}[{i}]", channel)
+            yield from _walk(value, i, f"{where}[{i}]", channel, free, ro)
     elif isinstance(value, dict):
-        for k in list(value):
-            yield from _strings(value, k, f"{where}.{k}", channel)
-
-
-def _blocks(blocks: list, where: str, channel: str) -> Iterator[Part]:
-    for i, b in enumerate(blocks):
-        if not isinstance(b, dict):
-            continue
-        at = f"{where}[{i}]"
-        t = b.get("type")
-        if t == "text" and isinstance(b.get("text"), str):
-            yield Part(f"{at}.text", channel, b, "text")
-        elif t == "tool_result":
-            c = b.get("content")
-            if isinstance(c, str):
-                yield Part(f"{at}.content", "tool_result", b, "content")
-            elif isinstance(c, list):
-                yield from _blocks(c, f"{at}.content", "tool_result")
-        elif t == "tool_use" and "input" in b:
-            yield from _strings(b, "input", f"{at}.input", "tool_input")
-        elif t == "document":
-            for k in ("title", "context"):
-                if isinstance(b.get(k), str):
-                    yield Part(f"{at}.{k}", "document", b, k)
-            src = b.get("source")
-            if isinstance(src, dict):
-                if src.get("type") == "text" and isinstance(src.get("data"), str):
-                    yield Part(f"{at}.source.data", "document", src, "data")
-                elif src.get("type") == "content" and isinstance(src.get("content"), list):
-                    yield from _blocks(src["content"], f"{at}.source.content", "document")
-        elif t == "search_result":
-            for k in ("title", "source"):
-                if isinstance(b.get(k), str):
-                    yield Part(f"{at}.{k}", "document", b, k)
-            if isinstance(b.get("content"), list):
-                yield from _blocks(b["content"], f"{at}.content", "document")
+        kind = value.get("type") if not free else None
+        if kind == "redacted_thinking":
+            return  # encrypted by the upstream: nothing a person wrote
+        if kind == "image" or (kind == "document" and _binary_source(value)):
+            for k in ("title", "context"):  # a PDF's bytes are out of scope; its title is not
+                if isinstance(value.get(k), str):
+                    yield Part(f"{where}.{k}", channel, value, k)
+            return
+        sub = channel
+        if kind == "tool_result" or kind in ("mcp_tool_result",) or str(kind).endswith("_tool_result"):
+            sub = "tool_result"
+        elif kind in ("document", "search_result"):
+            sub = "document"
+        elif kind in ("tool_use", "server_tool_use", "mcp_tool_use"):
+            sub = "tool_input"
+        signed = ro or kind in _SIGNED
+        for i, k in enumerate(list(value)):
+            if not free and k in _NOT_TEXT:
+                continue
+            if free:  # the caller chose this key: scan it, never print it
+                yield Part(f"{where}{{{i}}}.key", sub, value, k, True, True)
+                at = f"{where}{{{i}}}"
+            else:
+                at = f"{where}.{k}"
+            yield from _walk(value, k, at, sub, free or k in _FREE, signed)
 
 
 def text_parts(body: dict[str, Any]) -> Iterator[Part]:
-    system = body.get("system")
-    if isinstance(system, str):
-        yield Part("system", "system", body, "system")
-    elif isinstance(system, list):
-        yield from _blocks(system, "system", "system")
-    for i, m in enumerate(body.get("messages") or ()):
-        if not isinstance(m, dict):
+    for key in list(body):
+        if key in _NOT_TEXT or key in ("max_tokens", "stream", "temperature", "top_k", "top_p"):
             continue
-        channel = "assistant" if m.get("role") == "assistant" else "user"
-        c = m.get("content")
-        if isinstance(c, str):
-            yield Part(f"messages[{i}].content", channel, m, "content")
-        elif isinstance(c, list):
-            yield from _blocks(c, f"messages[{i}].content", channel)
+        if key == "messages" and isinstance(body[key], list):
+            for i, m in enumerate(body[key]):
+                if isinstance(m, dict):
+                    channel = "assistant" if m.get("role") == "assistant" else "user"
+                    for k in list(m):
+                        if k not in _NOT_TEXT:
+                            yield from _walk(m, k, f"messages[{i}].{k}", channel, False, False)
+            continue
+        yield from _walk(body, key, key, _CHANNEL.get(key, "request"), key in _FREE, False)
 
 
 def binary_parts(body: dict[str, Any]) -> Iterator[str]:
-    """Where images and non-text documents are (their bytes are out of scope for scanning)."""
-    def walk(blocks: list, where: str) -> Iterator[str]:
-        for i, b in enumerate(blocks):
-            if not isinstance(b, dict):
-                continue
-            t = b.get("type")
-            src = b.get("source") if isinstance(b.get("source"), dict) else {}
-            if t == "image" or (t == "document" and src.get("type") not in ("text", "content")):
-                yield f"{where}[{i}]"
-            elif t == "tool_result" and isinstance(b.get("content"), list):
-                yield from walk(b["content"], f"{where}[{i}].content")
-    for i, m in enumerate(body.get("messages") or ()):
-        if isinstance(m, dict) and isinstance(m.get("content"), list):
-            yield from walk(m["content"], f"messages[{i}].content")
+    """Where images and non-text documents are, at any depth (their bytes are not scanned)."""
+    def walk(value: Any, where: str) -> Iterator[str]:
+        if isinstance(value, dict):
+            kind = value.get("type")
+            if kind == "image" or (kind == "document" and _binary_source(value)):
+                yield where
+                return
+            for k, v in value.items():
+                yield from walk(v, f"{where}.{k}")
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                yield from walk(v, f"{where}[{i}]")
+    yield from walk(body.get("messages"), "messages")
+    yield from walk(body.get("system"), "system")

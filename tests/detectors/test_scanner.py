@@ -187,4 +187,5 @@ def test_scan_time_grows_linearly(full: Scanner, unit: str) -> None:
 def test_scan_time_is_linear_with_many_findings(bare: Scanner) -> None:
     small, large = "x@y.io " * 1_800, "x@y.io " * 7_200   # ~12.5 KB and ~50 KB, one email each 7 characters
     _time(bare, small)
-    assert _time(bare, large) < 4 * _time(bare, small) + 0.05
+    best = lambda text: min(_time(bare, text) for _ in range(3))  # noqa: E731 (the least disturbed run)
+    assert best(large) < 4 * best(small) + 0.05

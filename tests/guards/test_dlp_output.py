@@ -204,3 +204,28 @@ def test_a_stop_for_an_unknown_block_passes_through(scanner: Scanner) -> None:
     f = make(scanner)
     end = stop(7)
     assert f.event(end) is end
+
+
+def test_a_finding_straddling_the_release_point_is_held_whole(scanner: Scanner) -> None:
+    key = "AKIAQ3EGRLWZ7YBJXN5T"
+    out = run(make(scanner), [delta("the key is " + key[:-1]), delta(key[-1] + " filler words" * 10), stop()])
+    assert key not in text_of(out) and "[AWS_ACCESS_KEY_ID]" in text_of(out)
+
+
+def test_an_unterminated_key_block_cannot_hold_the_stream_or_slow_it(scanner: Scanner) -> None:
+    import time
+    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cK\n"
+    events = [delta("-----BEGIN PRIVATE KEY-----\n")] + [delta(body) for _ in range(2000)] + [stop()]
+    t0 = time.perf_counter()
+    out = run(make(scanner), events)
+    assert time.perf_counter() - t0 < 5
+    text = text_of(out)
+    assert body not in text and "[PRIVATE_KEY]" in text
+
+
+def test_a_kind_redacted_alone_turns_the_output_scan_on(scanner: Scanner) -> None:
+    table = {"secret": "allow", "pii": "allow", "custom": "allow", "email": "redact"}
+    f = OutputFilter(scanner, lambda k: table.get(k) or table[category_of(k)], {}, set(), 0.5,
+                     ("secret", "pii", "custom", "email"))
+    doc = {"content": [{"type": "text", "text": "write to new.person@example.org"}]}
+    assert f.message(doc) and doc["content"][0]["text"] == "write to [EMAIL]"

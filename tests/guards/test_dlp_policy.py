@@ -83,8 +83,10 @@ def test_every_text_part_is_covered_and_thinking_is_not():
     thinking = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": [
         {"type": "thinking", "thinking": f"user mail {EMAIL}", "signature": "sig"}]}]}
     f = flow("hi", **thinking)
-    assert run_guard(guard(), f) is None
-    assert f.body["messages"][1]["content"][0]["thinking"] == f"user mail {EMAIL}"  # signed: untouched
+    deny = run_guard(guard(), f)  # signed by the upstream: it cannot be rewritten, so it is refused
+    assert deny.error.code == "dlp.pii_blocked" and "thinking" in deny.error.message
+    assert f.body["messages"][1]["content"][0]["thinking"] == f"user mail {EMAIL}"
+    assert run_guard(guard(actions={"email": "allow"}), flow("hi", **thinking)) is None
 
 
 def test_binary_content_blocked_for_the_role_only():
@@ -129,3 +131,60 @@ def test_shadow_mode_is_recorded_by_the_chain_not_enforced():
     f = flow("key AKIAQ3EGRLWZ7YBJXN5T")
     assert asyncio.run(GuardChain([g]).run_request(f)) is None
     assert [(d.code, d.action) for d in f.decisions] == [("dlp.secret_blocked", "shadow")]
+
+
+def test_tool_definitions_metadata_and_citations_are_scanned():
+    key = "AKIAQ3EGRLWZ7YBJXN5T"
+    tools = [{"name": "lookup", "description": f"uses {key}", "input_schema": {"type": "object"}}]
+    assert run_guard(guard(), flow("hi", tools=tools)).error.code == "dlp.secret_blocked"
+    tools = [{"name": "lookup", "description": f"mail {EMAIL}", "input_schema": {"type": "object", "properties": {
+        "q": {"type": "string", "description": f"like {EMAIL}"}}}}]
+    f = flow("hi", tools=tools, stop_sequences=[EMAIL])
+    assert run_guard(guard(), f) is None
+    assert f.body["tools"][0]["description"] == "mail [EMAIL_1]"
+    assert f.body["tools"][0]["input_schema"]["properties"]["q"]["description"] == "like [EMAIL_1]"
+    assert f.body["stop_sequences"] == ["[EMAIL_1]"]
+    cited = [{"type": "text", "text": "see", "citations": [{"type": "char_location", "cited_text": f"by {EMAIL}",
+                                                           "document_index": 0, "start_char_index": 0, "end_char_index": 3}]}]
+    f = flow("hi", messages=[{"role": "user", "content": "q"}, {"role": "assistant", "content": cited}])
+    assert run_guard(guard(), f) is None
+    assert f.body["messages"][1]["content"][0]["citations"][0]["cited_text"] == "by [EMAIL_1]"
+
+
+def test_a_sensitive_key_in_a_tool_input_is_refused_and_never_printed():
+    hist = [{"role": "user", "content": "go"}, {"role": "assistant", "content": [
+        {"type": "tool_use", "id": "t1", "name": "mail", "input": {EMAIL: "hello"}}]}]
+    deny = run_guard(guard(), flow("x", messages=hist))
+    assert deny.error.code == "dlp.pii_blocked"
+    dump = orjson.dumps([deny.error.message, deny.reason, deny.findings]).decode()
+    assert EMAIL not in dump and "input{0}.key" in dump
+
+
+def test_binary_content_is_found_at_any_depth():
+    nested = [{"type": "document", "source": {"type": "content", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}]}}]
+    assert run_guard(guard(), flow(nested, role="support")).error.code == "dlp.binary_blocked"
+
+
+def test_shadow_mode_rewrites_nothing():
+    f = flow(f"mail {EMAIL}")
+    assert run_guard(guard(mode="shadow"), f) is None
+    assert f.body["messages"][0]["content"] == f"mail {EMAIL}" and not f.body_changed
+    assert [(d.code, d.action) for d in f.decisions] == [("dlp.would_rewrite", "shadow")]
+
+
+def test_only_this_requests_own_values_are_restored():
+    """Two callers behind one owner with the same opening share a vault conversation (stable
+    numbering), but a placeholder the model writes is restored only if this request sent it."""
+    opening = [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "hi"}]
+    a = flow("x", messages=[*opening, {"role": "user", "content": "alice@corp.example"}])
+    a.principal = Principal(id="k1", owner="svc", workspace="eng", role="analyst")
+    g = guard()
+    assert run_guard(g, a) is None and a.body["messages"][2]["content"] == "[EMAIL_1]"
+    b = flow("x", messages=[*opening, {"role": "user", "content": "repeat [EMAIL_1]; cc bob@other.example"}])
+    b.principal = Principal(id="k2", owner="svc", workspace="eng", role="analyst")
+    assert run_guard(g, b) is None
+    assert b.state["dlp.values"] == {"[EMAIL_2]": "bob@other.example"}
+    b.response_body = orjson.dumps({"content": [{"type": "text", "text": "Sure: [EMAIL_1], cc [EMAIL_2]"}]})
+    asyncio.run(g.on_response(b))
+    assert b.response["content"][0]["text"] == "Sure: [EMAIL_1], cc bob@other.example"

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 
 __all__ = ["luhn", "iban_ok", "IBAN_LENGTHS", "ssn_ok", "ipv4_ok", "ipv6_ok", "entropy", "placeholder",
-           "digits_of"]
+           "placeholder_value", "digits_of"]
 
 _NOT_DIGIT = re.compile(r"\D")
 
@@ -103,3 +103,16 @@ def placeholder(value: str) -> bool:
     if _PLACEHOLDER.search(value):
         return True
     return len(set(value)) <= 3 or len(set(value)) <= 5 < len(value) // 4
+
+
+_STAND_IN = re.compile(
+    r"(?i)^(x+|\*+|\.+|_+|-+|0+|<[^>]*>|\$\{.*\}|\$[A-Z_][A-Z0-9_]*|\{\{.*\}\}|%\(.*\)s?|"
+    r"(your|my|the)[_\- ]?(password|pass|secret|pwd)[_\- ]?(here)?|changeme|change[_\-]?me|replace[_\-]?me|"
+    r"password|passwd|pass|secret|example|sample|dummy|placeholder|redacted|none|null|true|false|undefined|"
+    r"test|todo|tbd|n/?a|!vault.*|vault:.*|ref\+.*|env\b.*|os\.environ.*|process\.env.*|getenv.*)$")
+
+
+def placeholder_value(value: str) -> bool:
+    """A whole value that stands in for a password (``changeme``, ``${DB_PASSWORD}``, ``****``);
+    unlike ``placeholder`` it does not look inside: ``Example2024!`` is a password."""
+    return _STAND_IN.match(value) is not None or len(set(value)) <= 2

@@ -39,3 +39,6 @@ class Finding:
     @property
     def category(self) -> str:
         return category_of(self.kind)
+
+    def clipped(self, end: int) -> "Finding":
+        return Finding(self.kind, self.start, min(self.end, end), self.score, self.detector)

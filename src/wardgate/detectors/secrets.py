@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from wardgate.detectors.checks import entropy, placeholder
+from wardgate.detectors.checks import entropy, placeholder, placeholder_value
 from wardgate.detectors.names import common_words
 from wardgate.detectors.rule import Rule
 
@@ -59,7 +59,7 @@ def _password(value: str, _text: str, start: int):
         inner = value[1:-1]
         start += 1
     inner = inner.rstrip(".,;)")
-    if len(inner) < 4 or placeholder(inner) or inner.startswith(("$", "%", "@", "(", "[", "{")):
+    if len(inner) < 4 or placeholder_value(inner) or inner.startswith(("$", "%", "@", "(", "[", "{")):
         return None
     if inner.isidentifier() and inner.lower() == inner and "_" in inner:
         return None  # a variable name (``password=db_password``), not a value
@@ -86,10 +86,20 @@ def _aws_secret(value: str, _text: str, start: int):
     return 0.95
 
 
+_KEY_LINE = re.compile(r"[A-Za-z0-9+/=]{40,}")
+
+
 def _pem(value: str, _text: str, start: int):
+    """Key material, not a header mentioned in prose or wrapped around "..."."""
     parts = value.split("-----")
-    if len(parts) >= 5 and sum(c.isalnum() for c in parts[2]) < 40:
-        return None  # a header around "..." or "<paste here>"
+    body = parts[2] if len(parts) >= 3 else ""
+    if not _KEY_LINE.search(body.replace("\\n", "\n")):
+        return None
+    end = value.rfind("-----")
+    if len(parts) < 5:  # no END line: the key runs to the last line of base64
+        m = list(_KEY_LINE.finditer(value))
+        end = m[-1].end() if m else len(value)
+        return 0.99, start, start + end
     return 0.99
 
 
@@ -104,8 +114,8 @@ _ASSIGN = r"""["']?\s*(?:=>|:=|[:=]|\s(?i:is)\s)\s*"""
 
 SECRET_RULES: tuple[Rule, ...] = (
     Rule("private_key", "pem",
-         r"-----BEGIN[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----|$)",
-         _pem, 0.99),
+         r"-----BEGIN[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=:,.\s\\]|-[A-Za-z0-9])*"
+         r"(?:-----END[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----)?", _pem, 0.99),
     Rule("anthropic_key", "anthropic",
          r"sk-ant-(?:api|admin|oat|ort|sid)\d\d-(?:[ ]?[A-Za-z0-9_\-]){16,120}", _spaced(24)),
     Rule("openai_key", "openai",

@@ -37,12 +37,16 @@ _HOMOGLYPHS = str.maketrans({
     "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
 })
 _FOLDED = frozenset(chr(c) for c in _HOMOGLYPHS)
+# Default-ignorable code points outside category Cf (Unicode DerivedCoreProperties): invisible
+# in every renderer, so usable to split a value.
+_IGNORABLE = frozenset({0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0})
 
 
 @lru_cache(maxsize=4096)
 def _fold(ch: str) -> str:
     """What one non-ASCII character becomes ("" when it is invisible)."""
-    if unicodedata.category(ch) == "Cf" or 0xFE00 <= ord(ch) <= 0xFE0F or 0xE0100 <= ord(ch) <= 0xE01EF:
+    if unicodedata.category(ch) == "Cf" or ord(ch) in _IGNORABLE or 0xFE00 <= ord(ch) <= 0xFE0F \
+            or 0xE0100 <= ord(ch) <= 0xE01EF or 0x180B <= ord(ch) <= 0x180F:
         return ""
     out = unicodedata.normalize("NFKC", ch)
     return out.translate(_HOMOGLYPHS) if any(c in _FOLDED for c in out) else out

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from wardgate.content import binary_parts, text_parts
-from wardgate.detectors.finding import Finding, category_of
+from wardgate.detectors.finding import PII_KINDS, SECRET_KINDS, Finding, category_of
 from wardgate.detectors.scanner import CustomEntity, ScanBudgetExceeded, Scanner, compile_pattern
 from wardgate.errors import ConfigError, PayloadTooLarge, SensitiveDataBlocked
 from wardgate.errors import VaultUnavailable as VaultDown
@@ -123,6 +123,7 @@ class DlpGuard(Guard):
         except ImportError as exc:
             raise ConfigError(f"guards.dlp.spacy_model: {exc}") from None
         self.output_scanner = Scanner(custom=custom, names=False, addresses=False)
+        self._kinds = ("secret", "pii", "custom", *SECRET_KINDS, *PII_KINDS, *(f"custom:{c.name}" for c in custom))
         self.settings = settings
         pepper = getattr(services, "pepper", None) if services is not None else None
         secret = pepper or os.urandom(32)
@@ -195,6 +196,21 @@ class DlpGuard(Guard):
                                    f"sent to the model. Remove it and retry.",
                                    code="dlp.secret_blocked" if cat == "secret" else "dlp.pii_blocked"),
                         f"{len(blocked)} finding(s): {', '.join(kinds)}", summary)
+        stuck = [(p, f) for p, f, a in found if a != "allow" and (p.readonly or p.is_key)]
+        if stuck:  # signed thinking, a name, a URL, a key of a free-form object: refuse, never rewrite
+            kinds = sorted({f.kind for _, f in stuck})
+            secret = any(f.category == "secret" for _, f in stuck)
+            return Deny(SensitiveDataBlocked(
+                f"The request contains {'a secret' if secret else 'personal data'} ({', '.join(kinds)}) in "
+                f"{stuck[0][0].where}, a field the gateway cannot rewrite; it was not sent to the model.",
+                code="dlp.secret_blocked" if secret else "dlp.pii_blocked"),
+                f"{len(stuck)} finding(s) in fields that cannot be rewritten", summary)
+        if self.mode == "shadow":  # record what would change, change nothing
+            counts = Counter((f.kind, a) for _, f, a in found if a != "allow")
+            if counts:
+                reason = ", ".join(f"{k}×{n} {a}" for (k, a), n in sorted(counts.items()))
+                flow.decide(self.name, "dlp.would_rewrite", "shadow", reason, summary)
+            return None
         rewritten = await self._rewrite(flow, found)
         if rewritten is not None:
             return rewritten
@@ -230,11 +246,11 @@ class DlpGuard(Guard):
                 if items:
                     for k, ph in zip(keys, await self.vault.allocate(conv, items)):
                         placeholders[k] = ph
-                flow.state["dlp.values"] = conv.values()
             except VaultUnavailable as exc:
                 flow.decide(self.name, "dlp.vault_unavailable", "error", type(exc.__cause__).__name__)
                 return Deny(VaultDown(), "vault unavailable")
         edits: dict[int, tuple[Any, list]] = {}
+        restore: dict[str, str] = {}
         for part, f, action in found:
             if action == "allow":
                 continue
@@ -245,7 +261,11 @@ class DlpGuard(Guard):
                 new = mask(value)
             else:
                 new = placeholders[(id(part), f.start, f.end)]
+                restore[new] = value
             edits.setdefault(id(part), (part, []))[1].append((f, new))
+        # Only what this request itself sent is restored: a placeholder the model writes
+        # that stands for a value of another request, or another caller, stays a placeholder.
+        flow.state["dlp.values"] = restore
         for part, changes in edits.values():
             part.set(rewrite(part.text, changes))
         return None
@@ -258,11 +278,12 @@ class DlpGuard(Guard):
             table = policy.output if policy else {}
             out = flow.state["dlp.out"] = OutputFilter(
                 self.output_scanner, lambda kind: _choose(kind, table, self.config.output, _DEFAULT_OUTPUT),
-                flow.state.get("dlp.values") or {}, flow.state.get("dlp.seen") or set(), self.config.min_score)
+                flow.state.get("dlp.values") or {}, flow.state.get("dlp.seen") or set(), self.config.min_score,
+                self._kinds)
         return out
 
     async def on_response(self, flow: Flow) -> Deny | None:
-        if flow.route != "messages":
+        if flow.route != "messages" or self.mode == "shadow":
             return None
         out = self._output(flow)
         doc = flow.response
@@ -273,7 +294,7 @@ class DlpGuard(Guard):
         return None
 
     async def on_response_event(self, flow: Flow, event: SSEEvent):
-        if flow.route != "messages":
+        if flow.route != "messages" or self.mode == "shadow":
             return event
         return self._output(flow).event(event)
 
@@ -285,7 +306,6 @@ class DlpGuard(Guard):
 
 
 def _known_key(key: str, cfg: DlpConfig) -> None:
-    from wardgate.detectors.finding import PII_KINDS, SECRET_KINDS
     names = {f"custom:{c.name}" for c in cfg.custom}
     if key not in (*SECRET_KINDS, *PII_KINDS, "secret", "pii", "custom") and key not in names:
         raise ConfigError(f"guards.dlp: unknown entity kind {key!r}")

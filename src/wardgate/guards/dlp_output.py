@@ -14,8 +14,9 @@ Thinking blocks are left as they are (the upstream signs them).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from wardgate.detectors.scanner import Scanner
 from wardgate.operators.restore import StreamRestorer, restore_json, restore_text
@@ -25,6 +26,14 @@ from wardgate.upstream.sse import SSEEvent
 __all__ = ["OutputFilter", "WINDOW"]
 
 WINDOW = 96
+MAX_HOLD = 16384  # most characters of one block held back at once
+
+
+# How a secret cut at MAX_HOLD continues (group 1: its end marker, when it has one). Linear:
+# the alternatives start with different characters.
+_CONTINUES = {"private_key": re.compile(
+    r"(?:[A-Za-z0-9+/=:,.\s\\]|-[A-Za-z0-9])*(-----END[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----)?")}
+_TOKEN_CONTINUES = re.compile(r"[A-Za-z0-9_\-.=+/]*()")
 
 
 def _rebuilt(event: SSEEvent, doc: dict, field: str, text: str) -> SSEEvent:
@@ -42,6 +51,7 @@ class _Block:
         self.index = index
         self.field = field
         self.queue: list[tuple[SSEEvent, dict, str]] = []
+        self.open: str | None = None  # the kind of a secret cut at MAX_HOLD, still arriving
         self.restorer = StreamRestorer(f.values, json=field == "partial_json") if f.values else None
 
     def feed(self, event: SSEEvent, doc: dict, text: str) -> list[SSEEvent]:
@@ -49,18 +59,43 @@ class _Block:
         if not self.f.enabled:
             return self._release(len(self.queue), [])
         buf = "".join(t for _, _, t in self.queue)
+        if self.open is not None:  # the rest of a secret too long to hold whole: dropped
+            m = _CONTINUES.get(self.open, _TOKEN_CONTINUES).match(buf)
+            if m.end() == len(buf) and not m.group(1):
+                self.queue = []
+                return []
+            self.open = None
+            buf = buf[m.end():]
+            ev, doc0, _ = self.queue[0]
+            self.queue = [(_rebuilt(ev, doc0, self.field, buf), doc0, buf)] if buf else []
+            if not buf:
+                return []
         findings = self.f.scan(buf)
         cut = len(buf) - WINDOW
         for fd in findings:
             if fd.end > cut:  # may still grow, or straddles the boundary: hold it whole
                 cut = min(cut, fd.start)
+        if len(buf) > MAX_HOLD:  # a match that keeps growing (an unterminated key block) is cut
+            cut = len(buf) - WINDOW
         n = pos = 0
-        for _, _, t in self.queue:
-            if pos + len(t) > cut:
+        while True:
+            n = pos = 0
+            for _, _, t in self.queue:
+                if pos + len(t) > cut:
+                    break
+                pos += len(t)
+                n += 1
+            straddling = [fd.start for fd in findings if fd.start < pos < fd.end]
+            if not straddling or len(buf) > MAX_HOLD:
                 break
-            pos += len(t)
-            n += 1
-        return self._release(n, [fd for fd in findings if fd.end <= pos])
+            cut = min(straddling)  # never release the first part of a finding alone
+        released = [fd for fd in findings if fd.start < pos]
+        if len(buf) > MAX_HOLD:  # what is released of a cut finding is redacted up to the cut
+            for fd in released:
+                if fd.end > pos and fd.category == "secret":
+                    self.open = fd.kind  # and what follows of it is dropped as it arrives
+            released = [fd if fd.end <= pos else fd.clipped(pos) for fd in released]
+        return self._release(n, released)
 
     def flush(self) -> list[SSEEvent]:
         buf = "".join(t for _, _, t in self.queue)
@@ -95,7 +130,7 @@ class _Block:
 
 class OutputFilter:
     def __init__(self, scanner: Scanner, action: Callable[[str], str], values: Mapping[str, str],
-                 seen: set[str], min_score: float) -> None:
+                 seen: set[str], min_score: float, kinds: Iterable[str] = ("secret", "pii", "custom")) -> None:
         self.scanner = scanner
         self.action = action
         self.values = values
@@ -104,7 +139,7 @@ class OutputFilter:
         self.findings: Counter = Counter()
         self.redacted = False
         self._blocks: dict[int, _Block] = {}
-        self.enabled = any(action(k) != "allow" for k in ("secret", "pii", "custom"))
+        self.enabled = any(action(k) != "allow" for k in kinds)
 
     # ---- detection and redaction, shared by both forms
     def scan(self, text: str):

@@ -90,6 +90,7 @@ class MemoryVault:
             e = (now + self.ttl, {}, {}, {})
         else:
             e = (now + self.ttl, *e[1:])
+            del self._convs[cid]  # re-inserted last: the dict's order is least recently used first
         self._convs[cid] = e
         return e
 
