@@ -103,7 +103,9 @@ class GuardChain:
     async def run_response_event(self, flow: Flow, event: SSEEvent
                                  ) -> SSEEvent | list[SSEEvent] | WardgateError | None:
         """Pass one SSE event through the guards (reverse order). None: drop the event; a
-        list: several events in its place (a guard released text it held back)."""
+        list: several events in its place (a guard released text it held back). A guard that
+        replaces an event gets a ``<name>.rewrote`` decision once; one that holds or releases
+        events records its own decisions."""
         current: list[SSEEvent] = [event]
         for guard in self._events:
             nxt: list[SSEEvent] = []
@@ -122,8 +124,8 @@ class GuardChain:
                         return err
                     nxt.append(ev)
                     continue
-                if out is not ev:
-                    rewrote = flow.state.setdefault("chain.rewrote", set())
+                if isinstance(out, SSEEvent) and out is not ev:  # held (None) or released (a list)
+                    rewrote = flow.state.setdefault("chain.rewrote", set())  # events are not rewrites
                     if guard.name not in rewrote:  # one decision per guard, not one per delta
                         rewrote.add(guard.name)
                         flow.decide(guard.name, f"{guard.name}.rewrote", "rewrite")
