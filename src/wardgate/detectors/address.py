@@ -18,6 +18,7 @@ from __future__ import annotations
 import re2
 
 from wardgate.detectors.names import common_words
+from wardgate.detectors.text import utf8_view
 
 __all__ = ["StreetAddressDetector"]
 
@@ -115,8 +116,7 @@ class StreetAddressDetector:
         self._words = common_words()
 
     def find(self, text: str) -> list[tuple[int, int, float]]:
-        data = text.encode("utf-8")
-        to_char = _identity if len(data) == len(text) else _char_offsets(text)
+        data, to_char = utf8_view(text)
         out: list[tuple[int, int, float]] = []
         pos = 0
         while (m := _CORE.search(data, pos)) is not None:
@@ -194,23 +194,6 @@ def _next_gap(data: bytes, start: int, limit: int) -> int:
         if data[i] in b" \t\n":
             return i
     return limit
-
-
-def _identity(offset: int) -> int:
-    return offset
-
-
-def _char_offsets(text: str):
-    """Map UTF-8 byte offsets of ``text`` to character offsets."""
-    table = [0] * (len(text.encode("utf-8")) + 1)
-    at = 0
-    for index, ch in enumerate(text):
-        width = len(ch.encode("utf-8"))
-        for k in range(width):
-            table[at + k] = index
-        at += width
-    table[at] = len(text)
-    return table.__getitem__
 
 
 def _extend(text: str, end: int) -> tuple[int, int]:

@@ -28,6 +28,8 @@ from importlib import resources
 
 import re2
 
+from wardgate.detectors.text import utf8_view
+
 __all__ = ["PersonNameDetector", "SpacyUnavailableError", "common_words"]
 
 _STRONG, _PAIR, _SINGLE = 0.9, 0.8, 0.6
@@ -104,28 +106,30 @@ def _bare(token: str) -> str:
     return token.lower()
 
 
+@lru_cache(maxsize=65536)
+def _features(raw: str) -> tuple:
+    """What a token is, from the word lists (cached: the same words come back all the time)."""
+    first, last, words, not_names = _lexicon()
+    key = _bare(raw)
+    trim = 0
+    if raw.endswith(".") or raw.endswith(("'s", "’s")):
+        trim = len(raw) - len(raw.rstrip("."))
+        if raw.rstrip(".").endswith(("'s", "’s")):
+            trim += 2
+    parts = key.split("-") if "-" in key else (key,)
+    return (raw.endswith("."), trim, key, len(key) == 1, key in _TITLES,
+            key in first or parts[0] in first, key in last or all(p in last for p in parts),
+            key in words or key in _CUES_BEFORE, key in not_names)
+
+
 class _Token:
     __slots__ = ("start", "end", "key", "first", "last", "word", "place", "title", "initial", "dot")
 
     def __init__(self, raw: str, start: int, lex: tuple) -> None:
-        first, last, words, not_names = lex
         self.start = start
-        self.dot = raw.endswith(".")
-        key = _bare(raw)
-        end = start + len(raw)
-        if raw.endswith(".") or raw.endswith(("'s", "’s")):
-            end = start + len(raw.rstrip("."))
-            if raw.rstrip(".").endswith(("'s", "’s")):
-                end -= 2
-        self.end = end
-        self.key = key
-        self.initial = len(key) == 1
-        self.title = key in _TITLES
-        parts = key.split("-") if "-" in key else (key,)
-        self.first = key in first or parts[0] in first
-        self.last = key in last or all(p in last for p in parts)
-        self.word = key in words or key in _CUES_BEFORE
-        self.place = key in not_names
+        (self.dot, trim, self.key, self.initial, self.title, self.first, self.last, self.word,
+         self.place) = _features(raw)
+        self.end = start + len(raw) - trim
 
     @property
     def namelike(self) -> bool:
@@ -202,20 +206,21 @@ class PersonNameDetector:
         return out
 
     def _self_intro(self, text: str) -> list[tuple[int, int, float]]:
-        data = text.encode() if text.isascii() else text  # same offsets; the binding is faster on bytes
-        hits = (self._intro_hit(m, text) for m in _SELF_INTRO.finditer(data))
+        data, to_char = utf8_view(text)  # the RE2 binding is much faster on bytes
+        hits = (self._intro_hit(m, text, to_char) for m in _SELF_INTRO.finditer(data))
         return [hit for hit in hits if hit is not None]
 
-    def _intro_hit(self, m, text: str) -> tuple[int, int, float] | None:
+    def _intro_hit(self, m, text: str, to_char) -> tuple[int, int, float] | None:
         first, last, words, _ = self._lex
-        given = text[m.start(1):m.end(1)]
-        surname = text[m.start(2):m.end(2)] if m.start(2) >= 0 else None
+        s1, e1 = to_char(m.start(1)), to_char(m.end(1))
+        given = text[s1:e1]
+        surname = text[to_char(m.start(2)):to_char(m.end(2))] if m.start(2) >= 0 else None
         if given not in first or given in words:
             return None
-        end = m.end(1)
+        end = e1
         if surname and surname not in words and (surname in last or surname not in first):
-            end = m.end(2)
-        return m.start(1), end, _PAIR
+            end = to_char(m.end(2))
+        return s1, end, _PAIR
 
 
 def _locate(text: str, run: str, pos: int) -> int:

@@ -17,6 +17,7 @@ import re2
 
 from wardgate.detectors.checks import digits_of, iban_ok, ipv4_ok, ipv6_ok, luhn, ssn_ok
 from wardgate.detectors.rule import Rule
+from wardgate.detectors.text import utf8_view
 
 __all__ = ["PII_RULES", "classify_number", "find_numbers"]
 
@@ -64,7 +65,7 @@ def classify_number(cand: str, text: str, start: int) -> tuple[str, float] | Non
     if _DATE.match(cand):
         return None
     if cand.count(".") == 3:
-        return ("ip_address", 0.9) if ipv4_ok(cand) else None
+        return ("ip_address", 0.9) if _ipv4(cand, text, start) else None
     digits = digits_of(cand)
     if _SSN_SHAPE.match(cand):
         if ssn_ok(digits):
@@ -119,14 +120,17 @@ def _number(value: str, text: str, start: int):
 
 # Runs of digits are the most frequent candidates in ordinary text (timestamps, amounts, ids),
 # so they get their own pattern (no groups: the RE2 binding's cost per match grows with them).
-_NUMBER = re2.compile(r"(?:\+|\(|\b)\d(?:[ \-./()]{0,2}\d){6,22}(?:\s?(?:x|ext\.?)\s?\d{1,5})?")
+_NUMBER = re2.compile(r"(?:\+|\(|\b)\d(?:[ \-./()]{0,2}\d){6,22}(?:\s?(?:x|ext\.?)\s?\d{1,5})?"
+                      r"|\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")  # and short IPv4 addresses (8.8.8.8)
 
 
-def find_numbers(text: str, out: list, data: bytes | None = None) -> None:
+def find_numbers(text: str, out: list, data: bytes | None = None, to_char=None) -> None:
     """Classified runs of digits, appended to ``out`` as (kind, start, end, score, "number").
-    ``data``: the text as bytes when it is ASCII (offsets agree; the binding is faster)."""
-    for m in _NUMBER.finditer(text if data is None else data):
-        start, end = m.span()
+    ``data``, ``to_char``: ``text`` in UTF-8 and the map of its offsets (``text.utf8_view``)."""
+    if data is None:
+        data, to_char = utf8_view(text)
+    for m in _NUMBER.finditer(data):
+        start, end = to_char(m.start()), to_char(m.end())
         got = _number(text[start:end], text, start)
         if got is None:
             continue
@@ -181,7 +185,6 @@ PII_RULES: tuple[Rule, ...] = (
     Rule("email", "email",
          r"[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,24}\b", None, 0.95),
     Rule("iban", "iban", r"\b(?i:[a-z]{2}\d{2}(?:[ \-]?[a-z0-9]{4}){2,7}(?:[ \-]?[a-z0-9]{1,4})?)\b", _iban),
-    Rule("ip_address", "ipv4", r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", _ipv4),
     Rule("ip_address", "ipv6", r"(?i:\b(?:[0-9a-f]{1,4}:){1,7}(?::?[0-9a-f]{1,4}){1,7}\b|::(?:[0-9a-f]{1,4}:?){1,7}\b)", _ipv6),
     Rule("date_of_birth", "dob",
          r"(?i:\b(?:dob|d\.o\.b\.?|date of birth|birth ?date|born(?: on)?|birthday|geburtsdatum)\b)[^\n\d]{0,20}?(?P<v>"

@@ -21,7 +21,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["Normalized", "normalize"]
+__all__ = ["Normalized", "normalize", "utf8_view"]
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
@@ -127,3 +127,29 @@ def normalize(text: str) -> Normalized:
     copy(len(text))
     segs = [s for s in segs if s[2] or s is segs[-1]]  # dropped characters need no segment of their own
     return Normalized(text, "".join(out), segs)
+
+
+def _same(offset: int) -> int:
+    return offset
+
+
+def utf8_view(text: str):
+    """``text`` as UTF-8 bytes for RE2 (whose binding is much faster on bytes), and a map from
+    byte offsets back to character offsets: the identity for ASCII; otherwise only the
+    non-ASCII characters are visited, and each look-up is a bisection."""
+    data = text.encode("utf-8")
+    if len(data) == len(text):
+        return data, _same
+    byte_at: list[int] = []   # byte offset just after each non-ASCII character
+    shift: list[int] = []     # bytes minus characters up to there
+    extra = 0
+    for m in _NON_ASCII.finditer(text):
+        for ch in m.group():
+            extra += len(ch.encode("utf-8")) - 1
+        byte_at.append(m.end() + extra)
+        shift.append(extra)
+
+    def to_char(offset: int) -> int:
+        i = bisect.bisect_right(byte_at, offset) - 1
+        return offset - (shift[i] if i >= 0 else 0)
+    return data, to_char

@@ -168,9 +168,9 @@ class DlpGuard(Guard):
         if block_binary:
             where = next(binary_parts(body), None)
             if where is not None:
-                return Deny(SensitiveDataBlocked("Images and PDF documents are not allowed for your role: their content "
-                                       "cannot be checked for sensitive data.", code="dlp.binary_blocked"),
-                            f"binary content at {where}")
+                return Deny(SensitiveDataBlocked("Images and PDF documents are not allowed for your role: their "
+                                                 "content cannot be checked for sensitive data.",
+                                                 code="dlp.binary_blocked"), f"binary content at {where}")
         deadline = time.perf_counter() + cfg.scan_budget_ms / 1000
         parts = list(text_parts(body))
         found: list[tuple[Any, Finding, str]] = []
@@ -189,22 +189,10 @@ class DlpGuard(Guard):
         summary = _summary([(p.where, f, a) for p, f, a in found])
         blocked = [(p, f) for p, f, a in found if a == "block"]
         if blocked:
-            kinds = sorted({f.kind for _, f in blocked})
-            cat = "secret" if any(f.category == "secret" for _, f in blocked) else "personal data"
-            where = blocked[0][0].where
-            return Deny(SensitiveDataBlocked(f"The request contains {cat} ({', '.join(kinds)}) in {where}; it was not "
-                                   f"sent to the model. Remove it and retry.",
-                                   code="dlp.secret_blocked" if cat == "secret" else "dlp.pii_blocked"),
-                        f"{len(blocked)} finding(s): {', '.join(kinds)}", summary)
+            return _refusal(blocked, "", summary)
         stuck = [(p, f) for p, f, a in found if a != "allow" and (p.readonly or p.is_key)]
         if stuck:  # signed thinking, a name, a URL, a key of a free-form object: refuse, never rewrite
-            kinds = sorted({f.kind for _, f in stuck})
-            secret = any(f.category == "secret" for _, f in stuck)
-            return Deny(SensitiveDataBlocked(
-                f"The request contains {'a secret' if secret else 'personal data'} ({', '.join(kinds)}) in "
-                f"{stuck[0][0].where}, a field the gateway cannot rewrite; it was not sent to the model.",
-                code="dlp.secret_blocked" if secret else "dlp.pii_blocked"),
-                f"{len(stuck)} finding(s) in fields that cannot be rewritten", summary)
+            return _refusal(stuck, ", a field the gateway cannot rewrite", summary)
         if self.mode == "shadow":  # record what would change, change nothing
             counts = Counter((f.kind, a) for _, f, a in found if a != "allow")
             if counts:
@@ -303,6 +291,17 @@ class DlpGuard(Guard):
             summary = tuple({"kind": k, "action": a, "count": n} for (k, a), n in sorted(out.findings.items()))
             reason = ", ".join(f"{k}×{n} {a}" for (k, a), n in sorted(out.findings.items()))
             flow.decide(self.name, "dlp.output_found", "rewrite" if out.redacted else "allow", reason, summary)
+
+
+def _refusal(hits: list, why: str, summary: tuple) -> Deny:
+    """400 naming the kinds and where, never the values."""
+    kinds = sorted({f.kind for _, f in hits})
+    secret = any(f.category == "secret" for _, f in hits)
+    what = "a secret" if secret else "personal data"
+    return Deny(SensitiveDataBlocked(
+        f"The request contains {what} ({', '.join(kinds)}) in {hits[0][0].where}{why}; it was not sent to "
+        f"the model. Remove it and retry.", code="dlp.secret_blocked" if secret else "dlp.pii_blocked"),
+        f"{len(hits)} finding(s): {', '.join(kinds)}", summary)
 
 
 def _known_key(key: str, cfg: DlpConfig) -> None:
