@@ -144,7 +144,6 @@ def _iban_number(s: str) -> str:
 
 # --- obfuscation -----------------------------------------------------------------------------
 
-_ZW = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
 _CYR = {"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441", "x": "\u0445",
         "i": "\u0456", "y": "\u0443", "A": "\u0410", "E": "\u0415", "O": "\u041e", "P": "\u0420",
         "C": "\u0421", "K": "\u041a", "M": "\u041c", "T": "\u0422", "H": "\u041d", "B": "\u0412",
@@ -166,13 +165,8 @@ def variants_for(kind: str) -> list[str]:
 def obfuscate(rng: random.Random, kind: str, value: str, how: str) -> str:
     if how == "plain":
         return value
-    if how == "zero_width":
-        chars = list(value)
-        for pos in sorted(rng.sample(range(1, len(value)), 3), reverse=True):
-            chars.insert(pos, rng.choice(_ZW))
-        return "".join(chars)
-    if how == "fullwidth":
-        return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in value)
+    if how in ("zero_width", "fullwidth"):  # the same as the secrets corpus does it
+        return obfuscate_secret(rng, value, how)
     if how == "cyrillic":
         swaps = [i for i, c in enumerate(value) if c in _CYR]
         chars = list(value)

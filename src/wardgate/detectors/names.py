@@ -257,6 +257,8 @@ def _judge_group(group: list, cue: str, cue_after: bool) -> tuple[int, int, floa
         group = group[:-1]
     if not group or group[0].initial and len(group) == 1:
         return None
+    if len(group) == 1 and group[0].place:
+        return None  # a lone month, place, product or assistant name ("Hi Claude") is not a person
     head = group[0]
     strong = cue == "title" or (cue and cue not in _WEAK_CUES) or cue_after
     if strong and (head.namelike or head.plain):

@@ -5,7 +5,8 @@ Per content block, text passes two stages, in this order:
 1. the output scan, on the upstream's text: secrets, and personal data the request did not
    contain, are redacted or flagged per policy. A stream keeps a carry-over window of
    ``WINDOW`` characters (and any match still growing at the end), so a secret split over
-   several deltas is caught before any of it is released;
+   several deltas is caught before any of it is released; it rescans once ``SCAN_EVERY``
+   new characters have arrived, not on every delta;
 2. the restore: placeholders become the caller's values; only a possible placeholder's
    first characters are held back (``operators.restore``).
 
@@ -27,6 +28,7 @@ __all__ = ["OutputFilter", "WINDOW"]
 
 WINDOW = 96
 MAX_HOLD = 16384  # most characters of one block held back at once
+SCAN_EVERY = 32   # new characters that make a rescan worth it (deltas are a few characters each)
 
 
 # How a secret cut at MAX_HOLD continues (group 1: its end marker, when it has one). Linear:
@@ -52,12 +54,17 @@ class _Block:
         self.field = field
         self.queue: list[tuple[SSEEvent, dict, str]] = []
         self.open: str | None = None  # the kind of a secret cut at MAX_HOLD, still arriving
+        self.unscanned = 0
         self.restorer = StreamRestorer(f.values, json=field == "partial_json") if f.values else None
 
     def feed(self, event: SSEEvent, doc: dict, text: str) -> list[SSEEvent]:
         self.queue.append((event, doc, text))
         if not self.f.enabled:
             return self._release(len(self.queue), [])
+        self.unscanned += len(text)
+        if self.unscanned < SCAN_EVERY:
+            return []  # too little new text to release anything yet: no scan
+        self.unscanned = 0
         buf = "".join(t for _, _, t in self.queue)
         if self.open is not None:  # the rest of a secret too long to hold whole: dropped
             m = _CONTINUES.get(self.open, _TOKEN_CONTINUES).match(buf)
