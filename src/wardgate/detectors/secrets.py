@@ -127,7 +127,7 @@ SECRET_RULES: tuple[Rule, ...] = (
          r"\b(?:ghp|gho|ghu|ghs|ghr)_(?:" + _SEP + r"[A-Za-z0-9]){36}\b|\bgithub_pat_(?:" + _SEP + r"[A-Za-z0-9_]){60,100}", _spaced(40)),
     Rule("gitlab_token", "gitlab", r"\b(?:glpat|gldt|glrt|glptt|glsoat|gloas)-(?:[ ]?[A-Za-z0-9_\-]){20,64}", _spaced(26)),
     Rule("slack_token", "slack",
-         r"\bxox[abposre]-(?:[ ]?[A-Za-z0-9\-]){10,200}|\bxapp-\d-[A-Za-z0-9\-]{10,200}"
+         r"\bxox[abposre]-(?:[ ]?[A-Za-z0-9\-]){10,200}|\bxapp-\d-(?:[ ]?[A-Za-z0-9\-]){10,200}"
          r"|hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{20,120}", _slack),
     Rule("stripe_key", "stripe", r"\b(?:sk|rk)_(?:live|test)_(?:" + _SEP + r"[A-Za-z0-9]){16,200}|\bwhsec_[A-Za-z0-9]{24,64}",
          _spaced(24)),
