@@ -188,3 +188,11 @@ def test_only_this_requests_own_values_are_restored():
     b.response_body = orjson.dumps({"content": [{"type": "text", "text": "Sure: [EMAIL_1], cc [EMAIL_2]"}]})
     asyncio.run(g.on_response(b))
     assert b.response["content"][0]["text"] == "Sure: [EMAIL_1], cc bob@other.example"
+
+
+def test_parts_are_scanned_together_but_findings_never_cross_them():
+    f = flow([{"type": "text", "text": "key AKIAQ3EGRL"}, {"type": "text", "text": "WZ7YBJXN5T and mail"},
+              {"type": "text", "text": f"{EMAIL}"}])  # half a key in each of two parts is no key
+    assert run_guard(guard(), f) is None
+    content = f.body["messages"][0]["content"]
+    assert [b["text"] for b in content] == ["key AKIAQ3EGRL", "WZ7YBJXN5T and mail", "[EMAIL_1]"]

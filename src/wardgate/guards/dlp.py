@@ -16,6 +16,7 @@ never values) go into the flow's decisions for the audit log. A scan that overru
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
 import os
@@ -41,6 +42,7 @@ from wardgate.upstream.sse import SSEEvent
 
 __all__ = ["DlpGuard", "DlpConfig"]
 
+_SEP = "\n\x00\n"  # between parts scanned together: no pattern crosses a NUL
 _DEFAULT_ACTIONS = {"secret": "block", "pii": "pseudonymize", "custom": "pseudonymize"}
 _DEFAULT_OUTPUT = {"secret": "redact", "pii": "flag", "custom": "flag"}
 
@@ -175,10 +177,9 @@ class DlpGuard(Guard):
         parts = list(text_parts(body))
         found: list[tuple[Any, Finding, str]] = []
         try:
-            for part in parts:
-                for f in self.scanner.scan(part.text, deadline=deadline):
-                    if f.score >= cfg.min_score:
-                        found.append((part, f, self._action(f.kind, policy)))
+            for part, f in self._scan(parts, deadline):
+                if f.score >= cfg.min_score:
+                    found.append((part, f, self._action(f.kind, policy)))
         except ScanBudgetExceeded:
             return Deny(PayloadTooLarge("The request could not be checked for sensitive data within the "
                                         "gateway's time budget; send less text.", code="dlp.scan_budget"),
@@ -210,6 +211,22 @@ class DlpGuard(Guard):
         else:
             flow.decide(self.name, "dlp.found", "allow", "allowed by policy", summary)
         return None
+
+    def _scan(self, parts: list, deadline: float):
+        """All parts in one scan: a request with 30 tool definitions has about a thousand
+        short strings, and one scan of their concatenation costs a fraction of a thousand
+        scans. The separator stops every pattern; a finding is cut at its part's end."""
+        texts = [p.text for p in parts]
+        starts, pos = [], 0
+        for t in texts:
+            starts.append(pos)
+            pos += len(t) + len(_SEP)
+        for f in self.scanner.scan(_SEP.join(texts), deadline=deadline):
+            i = bisect.bisect_right(starts, f.start) - 1
+            begin = starts[i]
+            end = begin + len(texts[i])
+            if f.start < end:
+                yield parts[i], Finding(f.kind, f.start - begin, min(f.end, end) - begin, f.score, f.detector)
 
     async def _rewrite(self, flow: Flow, found) -> Deny | None:
         pseudo = [(p, f) for p, f, a in found if a == "pseudonymize"]
