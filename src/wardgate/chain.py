@@ -124,8 +124,9 @@ class GuardChain:
                         return err
                     nxt.append(ev)
                     continue
-                if isinstance(out, SSEEvent) and out is not ev:  # held (None) or released (a list)
-                    rewrote = flow.state.setdefault("chain.rewrote", set())  # events are not rewrites
+                # a replaced event is a rewrite; holding (None) or releasing (a list) is not
+                if isinstance(out, SSEEvent) and out is not ev:
+                    rewrote = flow.state.setdefault("chain.rewrote", set())
                     if guard.name not in rewrote:  # one decision per guard, not one per delta
                         rewrote.add(guard.name)
                         flow.decide(guard.name, f"{guard.name}.rewrote", "rewrite")
