@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re2
 
+from wardgate.detectors.engine import search
 from wardgate.detectors.names import common_words
 from wardgate.detectors.text import utf8_view
 
@@ -119,18 +120,18 @@ class StreetAddressDetector:
         data, to_char = utf8_view(text)
         out: list[tuple[int, int, float]] = []
         pos = 0
-        while (m := _CORE.search(data, pos)) is not None:
-            shape = m.lastindex or 0
-            start, end = to_char(m.start(shape)), to_char(m.end(shape))
+        while (got := search(_CORE, data, pos)) is not None:
+            shape = next((i for i in range(1, len(got)) if got[i][0] >= 0), 0)  # the shape that matched
+            start, end = to_char(got[shape][0]), to_char(got[shape][1])
             score = self._core_score(text, shape, start, end)
             if score is None:
-                retry = m.start(shape) - 1
-                pos = retry if retry > m.start() else _next_gap(data, m.start(shape), m.end())
+                retry = got[shape][0] - 1
+                pos = retry if retry > got[0][0] else _next_gap(data, got[shape][0], got[0][1])
                 continue
             end = core_end = _strip_dot(text, start, end)
             end, solid = _extend(text, end)
             out.append((start, end, round(min(1.0, score + 0.1 * solid), 2)))
-            pos = m.end(shape) + len(text[core_end:end].encode("utf-8"))
+            pos = got[shape][1] + len(text[core_end:end].encode("utf-8"))
         return out
 
     def _core_score(self, text: str, shape: int, start: int, end: int) -> float | None:

@@ -28,6 +28,7 @@ from importlib import resources
 
 import re2
 
+from wardgate.detectors.engine import spans
 from wardgate.detectors.text import utf8_view
 
 __all__ = ["PersonNameDetector", "SpacyUnavailableError", "common_words"]
@@ -207,19 +208,19 @@ class PersonNameDetector:
 
     def _self_intro(self, text: str) -> list[tuple[int, int, float]]:
         data, to_char = utf8_view(text)  # the RE2 binding is much faster on bytes
-        hits = (self._intro_hit(m, text, to_char) for m in _SELF_INTRO.finditer(data))
+        hits = (self._intro_hit(got, text, to_char) for got in spans(_SELF_INTRO, data))
         return [hit for hit in hits if hit is not None]
 
-    def _intro_hit(self, m, text: str, to_char) -> tuple[int, int, float] | None:
+    def _intro_hit(self, got, text: str, to_char) -> tuple[int, int, float] | None:
         first, last, words, _ = self._lex
-        s1, e1 = to_char(m.start(1)), to_char(m.end(1))
+        s1, e1 = to_char(got[1][0]), to_char(got[1][1])
         given = text[s1:e1]
-        surname = text[to_char(m.start(2)):to_char(m.end(2))] if m.start(2) >= 0 else None
+        surname = text[to_char(got[2][0]):to_char(got[2][1])] if got[2][0] >= 0 else None
         if given not in first or given in words:
             return None
         end = e1
         if surname and surname not in words and (surname in last or surname not in first):
-            end = to_char(m.end(2))
+            end = to_char(got[2][1])
         return s1, end, _PAIR
 
 

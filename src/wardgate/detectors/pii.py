@@ -16,6 +16,7 @@ import phonenumbers
 import re2
 
 from wardgate.detectors.checks import digits_of, iban_ok, ipv4_ok, ipv6_ok, luhn, ssn_ok
+from wardgate.detectors.engine import spans
 from wardgate.detectors.rule import Rule
 from wardgate.detectors.text import utf8_view
 
@@ -129,8 +130,8 @@ def find_numbers(text: str, out: list, data: bytes | None = None, to_char=None) 
     ``data``, ``to_char``: ``text`` in UTF-8 and the map of its offsets (``text.utf8_view``)."""
     if data is None:
         data, to_char = utf8_view(text)
-    for m in _NUMBER.finditer(data):
-        start, end = to_char(m.start()), to_char(m.end())
+    for got in spans(_NUMBER, data):
+        start, end = to_char(got[0][0]), to_char(got[0][1])
         got = _number(text[start:end], text, start)
         if got is None:
             continue

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import re2
 
+from wardgate.detectors.engine import spans
 from wardgate.detectors.finding import Finding, category_of
 from wardgate.detectors.pii import PII_RULES, find_numbers
 from wardgate.detectors.rule import Rule
@@ -67,7 +68,8 @@ class CustomEntity:
 
 
 class _Pass:
-    """Rules joined into one RE2 alternation; the matching alternative is ``lastindex``."""
+    """Rules joined into one RE2 alternation; the matching alternative is the first rule
+    group that took part in the match."""
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         parts = []
@@ -78,16 +80,18 @@ class _Pass:
         self.rules = tuple(rules)
         self.regex = compile_pattern("|".join(parts)) if parts else None
         index = self.regex.groupindex if self.regex is not None else {}
-        self._by_group = {index[f"r{i}"]: (rule, index.get(f"v{i}")) for i, rule in enumerate(rules)}
+        self._groups = [(index[f"r{i}"], rule, index.get(f"v{i}")) for i, rule in enumerate(rules)]
 
     def run(self, text: str, out: list[tuple[str, int, int, float, str]], data: bytes, to_char) -> None:
         """``data``: ``text`` in UTF-8, ``to_char`` maps its offsets back (``text.utf8_view``)."""
         if self.regex is None:
             return
-        by_group = self._by_group
-        for m in self.regex.finditer(data):
-            rule, vgroup = by_group[m.lastindex]
-            start, end = m.span(vgroup) if vgroup is not None else m.span()
+        groups = self._groups
+        for got in spans(self.regex, data):
+            for gi, rule, vgroup in groups:  # the alternative that matched
+                if got[gi][0] >= 0:
+                    break
+            start, end = got[vgroup] if vgroup is not None else got[0]
             start, end = to_char(start), to_char(end)
             if rule.check is None:
                 out.append((rule.kind, start, end, rule.score, rule.name))
