@@ -24,8 +24,7 @@ __all__ = ["Part", "text_parts", "binary_parts"]
 # API fields whose strings are identifiers, enums or binary: never text a person wrote.
 _NOT_TEXT = frozenset({
     "type", "id", "tool_use_id", "role", "model", "media_type", "signature", "stop_reason",
-    "cache_control", "encrypted_content", "file_id", "container", "tool_choice_type", "service_tier",
-    "stop_sequence", "ttl", "disable_parallel_tool_use", "cited_text_type",
+    "cache_control", "encrypted_content", "file_id", "container", "service_tier", "stop_sequence", "ttl",
 })
 _READONLY = frozenset({"name", "server_name", "url"})
 _FREE = frozenset({"input", "input_schema", "properties", "metadata"})  # objects whose keys callers choose
@@ -94,7 +93,7 @@ def _walk(holder: Any, key: Any, where: str, channel: str, free: bool, ro: bool)
 
 def text_parts(body: dict[str, Any]) -> Iterator[Part]:
     for key in list(body):
-        if key in _NOT_TEXT or key in ("max_tokens", "stream", "temperature", "top_k", "top_p"):
+        if key in _NOT_TEXT:
             continue
         if key == "messages" and isinstance(body[key], list):
             for i, m in enumerate(body[key]):

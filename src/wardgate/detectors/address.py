@@ -116,8 +116,9 @@ class StreetAddressDetector:
     def __init__(self) -> None:
         self._words = common_words()
 
-    def find(self, text: str) -> list[tuple[int, int, float]]:
-        data, to_char = utf8_view(text)
+    def find(self, text: str, view=None) -> list[tuple[int, int, float]]:
+        """``view``: ``text.utf8_view(text)`` when the caller already has it."""
+        data, to_char = view or utf8_view(text)
         out: list[tuple[int, int, float]] = []
         pos = 0
         while (got := search(_CORE, data, pos)) is not None:

@@ -166,7 +166,8 @@ class PersonNameDetector:
         self._nameish = first | last | _TITLES | _CUES_BEFORE
         self._nlp = _load_spacy(spacy_model) if spacy_model else None
 
-    def find(self, text: str) -> list[tuple[int, int, float]]:
+    def find(self, text: str, view=None) -> list[tuple[int, int, float]]:
+        """``view``: ``text.utf8_view(text)`` when the caller already has it."""
         spans: list[tuple[int, int, float]] = []
         boring, nameish = self._boring, self._nameish
         pos, dead = 0, set()
@@ -186,7 +187,7 @@ class PersonNameDetector:
                     or _bare(keys[-1]) not in boring and _cue_after(text, end)):
                 continue
             spans.extend(self._judge_run(text, start, end))
-        spans.extend(self._self_intro(text))
+        spans.extend(self._self_intro(text, view or utf8_view(text)))
         if self._nlp is not None:
             spans.extend((e.start_char, e.end_char, 0.85) for e in self._nlp(text).ents
                          if e.label_ == "PERSON")
@@ -206,8 +207,8 @@ class PersonNameDetector:
                 out.append(hit)
         return out
 
-    def _self_intro(self, text: str) -> list[tuple[int, int, float]]:
-        data, to_char = utf8_view(text)  # the RE2 binding is much faster on bytes
+    def _self_intro(self, text: str, view) -> list[tuple[int, int, float]]:
+        data, to_char = view  # RE2 on bytes
         hits = (self._intro_hit(got, text, to_char) for got in spans(_SELF_INTRO, data))
         return [hit for hit in hits if hit is not None]
 

@@ -15,7 +15,7 @@ import re
 import phonenumbers
 import re2
 
-from wardgate.detectors.checks import digits_of, iban_ok, ipv4_ok, ipv6_ok, luhn, ssn_ok
+from wardgate.detectors.checks import IBAN_LENGTHS, digits_of, iban_ok, ipv4_ok, ipv6_ok, luhn, ssn_ok
 from wardgate.detectors.engine import spans
 from wardgate.detectors.rule import Rule
 from wardgate.detectors.text import utf8_view
@@ -156,7 +156,7 @@ def _ipv4(value: str, text: str, start: int):
 
 def _iban(value: str, _text: str, start: int):
     compact = value.replace(" ", "").replace("-", "").upper()
-    want = _IBAN_LEN.get(compact[:2])
+    want = IBAN_LENGTHS.get(compact[:2])
     if want is None or len(compact) < want:
         return None
     compact = compact[:want]
@@ -179,9 +179,6 @@ def _contextual(min_digits: int):
     def check(value: str, _text: str, _start: int):
         return 0.8 if sum(c.isdigit() for c in value) >= min_digits else None
     return check
-
-
-from wardgate.detectors.checks import IBAN_LENGTHS as _IBAN_LEN  # noqa: E402
 
 _MONTH = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}\.?"
 _DATE_VALUE = (r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|" + _MONTH + r" \d{1,2}(?:st|nd|rd|th)?,? \d{4}|"

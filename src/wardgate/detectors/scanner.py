@@ -166,7 +166,7 @@ class Scanner:
         norm = normalize(text)
         t = norm.text
         raw: list[tuple[str, int, int, float, str]] = []
-        data, to_char = utf8_view(t)
+        view = data, to_char = utf8_view(t)
         self._values.run(t, raw, data, to_char)
         find_numbers(t, raw, data, to_char)
         self._context.run(t, raw, data, to_char)
@@ -174,7 +174,7 @@ class Scanner:
         _check(deadline)
         for detector, kind in ((self._names, "person"), (self._addresses, "street_address")):
             if detector is not None:
-                raw.extend((kind, s, e, sc, kind) for s, e, sc in detector.find(t))
+                raw.extend((kind, s, e, sc, kind) for s, e, sc in detector.find(t, view))
         _check(deadline)
         wanted = self._wanted
         out = []

@@ -84,7 +84,6 @@ class _Block:
                 cut = min(cut, fd.start)
         if len(buf) > MAX_HOLD:  # a match that keeps growing (an unterminated key block) is cut
             cut = len(buf) - WINDOW
-        n = pos = 0
         while True:
             n = pos = 0
             for _, _, t in self.queue:

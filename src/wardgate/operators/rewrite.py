@@ -3,7 +3,7 @@ pseudonymize (a stable placeholder from the conversation's vault)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from wardgate.detectors.finding import Finding
 
@@ -45,6 +45,3 @@ def rewrite(text: str, edits: Sequence[tuple[Finding, str]]) -> str:
         pos = f.end
     out.append(text[pos:])
     return "".join(out)
-
-
-Replacer = Callable[[Finding, str], str]

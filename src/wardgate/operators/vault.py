@@ -58,10 +58,10 @@ class Conversation:
         self.by_tag = by_tag            # tag → placeholder
         self._sealed = sealed            # placeholder → sealed value
         self._plain: dict[str, str] = {}
-        self.pending: list[tuple[str, str, str]] = []   # (tag, kind label, value) still to allocate
 
     def values(self) -> dict[str, str]:
-        """placeholder → value, decrypted once per request, for the restore."""
+        """placeholder → value, every value of the conversation decrypted (the vault's read
+        path; the guard itself restores only what the request sent)."""
         for ph, blob in self._sealed.items():
             if ph not in self._plain:
                 self._plain[ph] = self.key.open(self.cid, blob)

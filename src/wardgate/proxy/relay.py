@@ -178,10 +178,7 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
                     if isinstance(result, WardgateError):
                         await _end_with_error(flow, send, result)
                         return 200
-                    if isinstance(result, list):
-                        out.extend(e.raw for e in result)
-                    elif result is not None:
-                        out.append(result.raw)
+                    _append_raw(out, result)
                 data = b"".join(out)
             else:  # pass bytes through, but only whole events (a half event is held back)
                 buf = held + chunk if held else chunk
@@ -214,10 +211,7 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
             if isinstance(result, WardgateError):
                 await _end_with_error(flow, send, result, b"".join(out))
                 return 200
-            if isinstance(result, list):
-                out.extend(e.raw for e in result)
-            elif result is not None:
-                out.append(result.raw)
+            _append_raw(out, result)
         tail = b"".join(out)
     if chain.inspects_responses:
         err = await chain.run_response(flow)
@@ -227,6 +221,15 @@ async def _relay_stream(gw: "Gateway", flow: Flow, resp: UpstreamResponse, send)
     flow.finished = True
     await send({"type": "http.response.body", "body": tail, "more_body": False})
     return 200
+
+
+def _append_raw(out: list[bytes], result) -> None:
+    """What the event hooks returned for one event: an event, several (text a guard had held
+    back), or none."""
+    if isinstance(result, list):
+        out.extend(e.raw for e in result)
+    elif result is not None:
+        out.append(result.raw)
 
 
 def _track(flow: Flow, data: bytes) -> None:
